@@ -1,0 +1,103 @@
+"""Clusters from a kubeconfig (every context, or the chosen ones) or from in-cluster config.
+
+kubernetes-asyncio does the credential work (tokens, client certificates, exec and OIDC
+plugins with refresh); we turn each context into a :class:`KubeClient`.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import config as k8s_config
+from kubernetes_asyncio.client import Configuration
+
+from kube.client import KubeClient
+
+
+class ConfigError(Exception):
+    """The kubeconfig cannot be used as asked (missing file, unknown context, ...)."""
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """One cluster the gateway talks to, named after its kubeconfig context."""
+
+    name: str
+    server: str
+    configuration: Any  # kubernetes_asyncio Configuration
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        cfg = self.configuration
+        if not self.server.startswith("https"):
+            return False
+        ctx = (
+            ssl.create_default_context(cafile=cfg.ssl_ca_cert)
+            if cfg.ssl_ca_cert
+            else (ssl.create_default_context())
+        )
+        if not cfg.verify_ssl:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if cfg.cert_file and cfg.key_file:
+            ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
+        return ctx
+
+    def client(self, *, connection_limit: int = 20, timeout: float = 15.0) -> KubeClient:
+        cfg = self.configuration
+
+        async def token() -> str | None:
+            # Calls the refresh hook (exec/OIDC plugins, projected SA tokens) when set.
+            value: str | None = await cfg.get_api_key_with_prefix("BearerToken")
+            if value is None and "authorization" in cfg.api_key:
+                value = cfg.api_key["authorization"]
+            return value
+
+        return KubeClient(
+            cluster=self.name,
+            server=self.server,
+            ssl_context=self.ssl_context(),
+            token_source=token,
+            connection_limit=connection_limit,
+            timeout=timeout,
+        )
+
+
+async def load_kubeconfig(
+    path: str | Path, *, contexts: list[str] | None = None, all_contexts: bool = False
+) -> list[ClusterConfig]:
+    """Clusters for the chosen contexts, every context, or the current one."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"kubeconfig {path} does not exist")
+    listed, current = k8s_config.list_kube_config_contexts(config_file=str(path))
+    names = [c["name"] for c in listed]
+    if contexts:
+        unknown = [c for c in contexts if c not in names]
+        if unknown:
+            raise ConfigError(
+                f"context(s) {', '.join(unknown)} not in {path}; it has: {', '.join(names)}"
+            )
+        chosen = list(contexts)
+    elif all_contexts:
+        chosen = names
+    elif current:
+        chosen = [current["name"]]
+    else:
+        raise ConfigError(f"{path} has no current context; pass --context or --all-contexts")
+    clusters = []
+    for name in chosen:
+        cfg = Configuration()
+        await k8s_config.load_kube_config(
+            config_file=str(path), context=name, client_configuration=cfg, persist_config=False
+        )
+        clusters.append(ClusterConfig(name=name, server=str(cfg.host), configuration=cfg))
+    return clusters
+
+
+def load_in_cluster(name: str = "in-cluster") -> list[ClusterConfig]:
+    cfg = Configuration()
+    k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    return [ClusterConfig(name=name, server=str(cfg.host), configuration=cfg)]

@@ -1,0 +1,83 @@
+"""RBAC of the sandbox's people, the same in every sandbox cluster.
+
+- admin: cluster-admin (group system:masters in the token file).
+- alice: creates and edits KubeDB and KubeStash objects, and Secrets, in ``team-a`` only.
+- bob: gets, lists and watches KubeDB and KubeStash objects in ``team-b`` only.
+- the gateway user: bound to the ClusterRole that deploy/ gives the gateway in a real
+  cluster, so the sandbox tests exactly the permissions production has.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GATEWAY_USER = "stashql-gateway"
+ADMIN_NAMESPACE = "kubedb"
+TEAM_NAMESPACES = ("team-a", "team-b")
+
+DATA_GROUPS = [
+    "kubedb.com",
+    "archiver.kubedb.com",
+    "storage.kubestash.com",
+    "core.kubestash.com",
+]
+READ = ["get", "list", "watch"]
+WRITE = [*READ, "create", "update", "patch", "delete"]
+
+
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": rules,
+    }
+
+
+def _role_binding(namespace: str, role: str, user: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": f"{role}:{user}", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }
+
+
+def sandbox_rbac_objects() -> list[dict[str, Any]]:
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        for ns in (ADMIN_NAMESPACE, *TEAM_NAMESPACES)
+    ]
+    editor = _cluster_role(
+        "stashql-sandbox:database-editor",
+        [
+            {"apiGroups": DATA_GROUPS, "resources": ["*"], "verbs": WRITE},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": WRITE},
+        ],
+    )
+    viewer = _cluster_role(
+        "stashql-sandbox:database-viewer",
+        [{"apiGroups": DATA_GROUPS, "resources": ["*"], "verbs": READ}],
+    )
+    gateway = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "stashql-gateway:sandbox-user"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "stashql-gateway",
+        },
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": GATEWAY_USER}
+        ],
+    }
+    return [
+        *namespaces,
+        editor,
+        viewer,
+        _role_binding("team-a", "stashql-sandbox:database-editor", "alice"),
+        _role_binding("team-b", "stashql-sandbox:database-viewer", "bob"),
+        gateway,
+    ]

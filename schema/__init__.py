@@ -1,0 +1,26 @@
+"""The GraphQL schema: strawberry types for the whole read contract.
+
+``build_schema()`` constructs a new Schema on every call (no module-level instance);
+``sdl()`` prints it. Types here only read the raw Kubernetes dicts they wrap; anything
+that needs other objects is resolved in ``resolvers/``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.query import Query
+from schema.subscription import Subscription
+
+
+def build_schema() -> strawberry.Schema:
+    """A new Schema with the Query and Subscription roots."""
+    return strawberry.Schema(query=Query, subscription=Subscription)
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL."""
+    return build_schema().as_str()
+
+
+__all__ = ["build_schema", "sdl"]

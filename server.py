@@ -1,0 +1,402 @@
+"""StashQL: app assembly (Starlette + strawberry), lifespan and the ``stashql`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import strawberry
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import MaskErrors
+
+from auth.tokenreview import AuthUnavailable, TokenReviewer
+from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
+from resolvers.context import RequestContext, Viewer
+from resolvers.errors import GatewayError, Unauthenticated
+from watchers.clusters import ClusterHandle, ClusterMonitor
+
+log = logging.getLogger("stashql")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Until the WebSocket `connection_init` is accepted, a connection acts as nobody.
+NOBODY = Viewer(username="system:anonymous", groups=("system:unauthenticated",))
+
+
+@dataclass
+class Settings:
+    kubeconfig: Path | None = None
+    contexts: list[str] = field(default_factory=list)
+    all_contexts: bool = False
+    in_cluster: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    probe_interval: float = 30.0
+
+
+@dataclass
+class Services:
+    """Everything created in the lifespan and shared by all requests."""
+
+    clusters: list[ClusterHandle]
+    monitor: ClusterMonitor
+    reviewer: TokenReviewer
+    ready: bool = False
+
+    async def close(self) -> None:
+        await self.monitor.stop()
+        for c in self.clusters:
+            await c.client.close()
+            await c.watch_client.close()
+
+
+async def open_services(settings: Settings) -> Services:
+    if settings.in_cluster:
+        configs: list[ClusterConfig] = load_in_cluster()
+    else:
+        if settings.kubeconfig is None:
+            raise ConfigError("pass --kubeconfig PATH (or --in-cluster)")
+        configs = await load_kubeconfig(
+            settings.kubeconfig, contexts=settings.contexts, all_contexts=settings.all_contexts
+        )
+    handles = [
+        ClusterHandle(
+            name=c.name,
+            server=c.server,
+            client=c.client(connection_limit=50, timeout=15),
+            # Every open watch holds a pooled connection: keep them off the query pool.
+            watch_client=c.client(connection_limit=100, timeout=30),
+        )
+        for c in configs
+    ]
+    monitor = ClusterMonitor(handles, interval=settings.probe_interval)
+    # Tokens are reviewed by the first configured cluster (the one whose users call us).
+    reviewer = TokenReviewer(handles[0].client)
+    return Services(clusters=handles, monitor=monitor, reviewer=reviewer)
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="stashql"'} if status == 401 else None
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers,
+    )
+
+
+class BearerAuth:
+    """Authenticates HTTP requests to /graphql before strawberry sees them.
+
+    The GraphiQL page itself (a GET asking for HTML) needs no token: the token goes into
+    the page's headers editor and is checked on every query it sends.
+    """
+
+    def __init__(self, app: ASGIApp, services: Callable[[], Services]) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            await self.app(scope, receive, send)
+            return
+        token = _bearer(request.headers.get("authorization"))
+        try:
+            if token is None:
+                raise Unauthenticated(
+                    "a bearer token is required: send 'Authorization: Bearer <token>'"
+                )
+            viewer = await self.services().reviewer.authenticate(token)
+        except Unauthenticated as exc:
+            await _error_response(401, exc.code, exc.message)(scope, receive, send)
+            return
+        except AuthUnavailable as exc:
+            await _error_response(503, exc.code, exc.message)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["viewer"] = viewer
+        await self.app(scope, receive, send)
+
+
+class GatewayGraphQL(GraphQL[RequestContext, None]):
+    def __init__(self, schema: strawberry.Schema, services: Callable[[], Services]) -> None:
+        super().__init__(schema, keep_alive=True, keep_alive_interval=15)
+        self._services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        services = self._services()
+        viewer = (
+            request.scope.get("state", {}).get("viewer") if isinstance(request, Request) else None
+        )
+        context = RequestContext(
+            viewer=viewer or NOBODY,
+            clusters=services.monitor,
+            request_id=uuid.uuid4().hex,
+        )
+        if isinstance(request, WebSocket):
+            context.extensions["upgrade_authorization"] = request.headers.get("authorization")
+        return context
+
+    async def on_ws_connect(self, context: RequestContext) -> None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = _bearer(raw if isinstance(raw, str) else None)
+        if token is None:
+            upgrade = context.extensions.get("upgrade_authorization")
+            token = _bearer(upgrade if isinstance(upgrade, str) else None)
+        if token is None:
+            raise ConnectionRejectionError({"message": "a bearer token is required"})
+        try:
+            context.viewer = await self._services().reviewer.authenticate(token)
+        except GatewayError as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+
+
+def _should_mask(error: Any) -> bool:
+    return not isinstance(getattr(error, "original_error", None), GatewayError)
+
+
+def create_app(settings: Settings) -> Starlette:
+    holder: dict[str, Services] = {}
+
+    def services() -> Services:
+        return holder["services"]
+
+    from schema import build_schema
+
+    schema = build_schema(extensions=[MaskErrors(should_mask_error=_should_mask)])
+    graphql_app = GatewayGraphQL(schema, services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = await open_services(settings)
+        holder["services"] = svc
+        await svc.monitor.probe_all()
+        svc.monitor.start()
+        svc.ready = True
+        log.info(
+            "serving %d cluster(s): %s", len(svc.clusters), ", ".join(c.name for c in svc.clusters)
+        )
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        svc = holder.get("services")
+        if svc is None or not svc.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        infos = svc.monitor.cluster_infos()
+        return JSONResponse(
+            {
+                "status": "ready",
+                "clusters": {i.name: {"reachable": i.reachable, "error": i.error} for i in infos},
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/graphql", BearerAuth(graphql_app, services)),
+        ],
+        lifespan=lifespan,
+    )
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from schema import sdl
+
+    sys.stdout.write(sdl())
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings(
+        kubeconfig=Path(args.kubeconfig) if args.kubeconfig else None,
+        contexts=args.context or [],
+        all_contexts=args.all_contexts,
+        in_cluster=args.in_cluster,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"stashql: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="on"
+    )
+    return 0
+
+
+def _cmd_sandbox_build(args: argparse.Namespace) -> int:
+    from sandbox.binaries import BuildError, ensure_binaries
+
+    try:
+        found = ensure_binaries()
+    except BuildError as exc:
+        print(f"stashql: {exc}", file=sys.stderr)
+        return 1
+    print(f"kube-apiserver: {found.kube_apiserver}\netcd: {found.etcd}")
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _cmd_sandbox_up(args: argparse.Namespace) -> int:
+    from sandbox.binaries import BuildError
+    from sandbox.controlplane import SandboxError, start_sandbox
+
+    async def run() -> int:
+        try:
+            sandbox = await start_sandbox(Path(args.dir), clusters=args.clusters)
+        except (SandboxError, BuildError) as exc:
+            print(f"stashql: {exc}", file=sys.stderr)
+            return 1
+        try:
+            for c in sandbox.clusters:
+                print(f"{c.name}: {c.server}", flush=True)
+            print(f"kubeconfig (gateway): {sandbox.kubeconfig}", flush=True)
+            print(f"kubeconfig (admin):   {sandbox.admin_kubeconfig}", flush=True)
+            print(f"tokens: {sandbox.dir / 'tokens.json'}", flush=True)
+            print("ready; stop with Ctrl-C", flush=True)
+            await _wait_for_signal()
+        finally:
+            sandbox.stop()
+        return 0
+
+    return asyncio.run(run())
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sandbox.binaries import BuildError
+    from sandbox.controlplane import SandboxError, start_sandbox
+
+    directory = Path(args.dir)
+
+    async def run() -> int:
+        try:
+            sandbox = await start_sandbox(directory, clusters=2)
+        except (SandboxError, BuildError) as exc:
+            print(f"stashql: {exc}", file=sys.stderr)
+            return 1
+        try:
+            settings = Settings(
+                kubeconfig=sandbox.kubeconfig, all_contexts=True, host=args.host, port=args.port
+            )
+            config = uvicorn.Config(
+                create_app(settings), host=args.host, port=args.port, log_level="warning"
+            )
+            server = uvicorn.Server(config)
+            serve = asyncio.create_task(server.serve())
+            while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn has no event
+                await asyncio.sleep(0.1)
+            url = f"http://{args.host}:{args.port}/graphql"
+            print(f"\nStashQL demo is running.\n  GraphiQL: {url}\n", flush=True)
+            print('  Tokens (paste as the header {"Authorization": "Bearer <token>"}):')
+            for user, token in sandbox.tokens.items():
+                print(f"    {user:6} {token}")
+            print(f"\n  Sandbox files: {directory.resolve()}\n  Stop with Ctrl-C.", flush=True)
+            await serve
+        finally:
+            sandbox.stop()
+        return 0
+
+    return asyncio.run(run())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stashql", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the GraphQL API for the clusters of a kubeconfig")
+    p.add_argument("--kubeconfig", help="kubeconfig file (each chosen context is one cluster)")
+    p.add_argument("--context", action="append", help="a context to serve (repeatable)")
+    p.add_argument("--all-contexts", action="store_true", help="serve every context")
+    p.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("demo", help="start a 2-cluster sandbox and the gateway in front of it")
+    p.add_argument("--dir", default=".sandbox/demo", help="where the sandbox keeps its files")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=_cmd_demo)
+
+    sb = sub.add_parser("sandbox", help="the local control plane").add_subparsers(
+        dest="sandbox_command", required=True
+    )
+    p = sb.add_parser("up", help="start etcd and N kube-apiservers; stop with SIGINT/SIGTERM")
+    p.add_argument("--dir", required=True, help="folder for kubeconfigs, tokens, logs, data")
+    p.add_argument("--clusters", type=int, default=2)
+    p.set_defaults(func=_cmd_sandbox_up)
+    p = sb.add_parser("build", help="build (or find) kube-apiserver and etcd")
+    p.set_defaults(func=_cmd_sandbox_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["Settings", "create_app", "json", "main"]

@@ -1,0 +1,32 @@
+"""Shared fixtures: a real two-cluster sandbox for the whole session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from sandbox.controlplane import Sandbox, start_sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRACT_DIR = REPO.parent / "shared" / "contract"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+    """Two real clusters (etcd + kube-apiserver each with RBAC and the project's CRDs)."""
+    directory = tmp_path_factory.mktemp("sandbox")
+    running = await start_sandbox(directory, clusters=2)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A suffix that keeps each test's objects apart (namespaces are never deleted here)."""
+    return os.urandom(3).hex()
