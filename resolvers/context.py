@@ -6,31 +6,12 @@ The server builds one ``RequestContext`` per request (or per WebSocket connectio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
+from core.health import ClusterInfo
+from core.identity import Viewer
 
-@dataclass(frozen=True)
-class Viewer:
-    """The authenticated caller, as the API server's TokenReview named them."""
-
-    username: str
-    groups: tuple[str, ...] = ()
-    uid: str | None = None
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    """Health of one configured cluster, as the `clusters` query shows it."""
-
-    name: str
-    server: str
-    reachable: bool
-    server_version: str | None = None
-    synced_at: datetime | None = None
-    error: str | None = None
-    kubedb_installed: bool = False
-    kubestash_installed: bool = False
+__all__ = ["ClusterDirectory", "ClusterInfo", "RequestContext", "Viewer"]
 
 
 class ClusterDirectory(Protocol):

@@ -7,15 +7,18 @@ that needs other objects is resolved in ``resolvers/``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import strawberry
 
 from schema.query import Query
 from schema.subscription import Subscription
 
 
-def build_schema() -> strawberry.Schema:
-    """A new Schema with the Query and Subscription roots."""
-    return strawberry.Schema(query=Query, subscription=Subscription)
+def build_schema(*, extensions: Sequence[Any] = ()) -> strawberry.Schema:
+    """A new Schema with the Query and Subscription roots and the given extensions."""
+    return strawberry.Schema(query=Query, subscription=Subscription, extensions=list(extensions))
 
 
 def sdl() -> str:

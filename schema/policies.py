@@ -1,0 +1,84 @@
+"""Backup policies: KubeStash BackupBlueprints as a database of some kind may use them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import strawberry
+
+from core.errors import NotImplementedYet
+from resolvers import objects
+from schema.enums import BackupMethod, UsageScope
+from schema.interfaces import Node, Resource
+from schema.storage import BackupStorage, RetentionPolicy
+
+_TEMPLATE = ("spec", "backupConfigurationTemplate")
+
+
+@strawberry.type(description="A backup method an addon offers, and what it costs.")
+class BackupMethodInfo:
+    method: BackupMethod = strawberry.field(description="The method.")
+    tasks: list[str] = strawberry.field(description="Addon task names, for example logical-backup.")
+    availability_impact: str = strawberry.field(
+        description="What the database's users notice while it runs."
+    )
+    performance_impact: str = strawberry.field(description="Load it puts on the database.")
+    recoverability: str = strawberry.field(description="What can be restored from it.")
+
+
+@strawberry.type(description="One session a backup policy would set up.")
+class BackupPolicySession:
+    name: str = strawberry.field(description="Session name, for example full-backup.")
+    schedule: str | None = strawberry.field(
+        description="Cron schedule; may be a placeholder such as ${schedule}."
+    )
+    methods: list[BackupMethod] = strawberry.field(
+        description="Backup methods of the session's addon tasks."
+    )
+
+
+@strawberry.type(
+    description=(
+        "A BackupBlueprint that a database of the asked kind in the asked namespace may use."
+    )
+)
+class BackupPolicy(Node, Resource):
+    API_GROUP: ClassVar[str] = "core.kubestash.com"
+    KIND: ClassVar[str] = "BackupBlueprint"
+
+    @strawberry.field(description="Backup methods its sessions use, with their trade-offs.")
+    def methods(self) -> list[BackupMethodInfo]:
+        raise NotImplementedYet("BackupPolicy.methods")
+
+    @strawberry.field(description="Sessions from `spec.backupConfigurationTemplate.sessions`.")
+    def sessions(self) -> list[BackupPolicySession]:
+        result = []
+        for session in objects.mappings_at(self.raw, *_TEMPLATE, "sessions"):
+            name = objects.str_at(session, "name")
+            if name is None:
+                continue
+            tasks = objects.addon_task_names(session)
+            result.append(
+                BackupPolicySession(
+                    name=name,
+                    schedule=objects.str_at(session, "scheduler", "schedule"),
+                    methods=[BackupMethod(m) for m in objects.task_methods(tasks)],
+                )
+            )
+        return result
+
+    @strawberry.field(description="The RetentionPolicy its backends use.")
+    def retention_policy(self) -> RetentionPolicy | None:
+        raise NotImplementedYet("BackupPolicy.retentionPolicy")
+
+    @strawberry.field(description="Null where the viewer may not read the storage.")
+    def storage(self) -> BackupStorage | None:
+        raise NotImplementedYet("BackupPolicy.storage")
+
+    @strawberry.field(description="Which namespaces may use it (`spec.usagePolicy`).")
+    def usage(self) -> UsageScope:
+        return UsageScope(objects.usage_scope(self.raw))
+
+    @strawberry.field(description="Placeholders the user fills in, for example schedule.")
+    def variables(self) -> list[str]:
+        return objects.placeholders(objects.dig(self.raw, *_TEMPLATE))

@@ -1,0 +1,1123 @@
+"""What clients read: GraphQL answers built from raw Kubernetes objects.
+
+Objects are realistic raw dicts (shaped like the KubeStash/KubeDB docs' examples) fed
+through real GraphQL execution, so enum mapping, DateTime/JSON serialisation and field
+names are checked the way a client sees them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.types import ExecutionResult
+
+import schema
+from resolvers import objects
+from resolvers.context import ClusterInfo, RequestContext, Viewer
+from resolvers.ids import GlobalRef, decode_id, encode_id
+from schema import enums
+from schema.databases import Database
+from schema.policies import BackupPolicy
+from schema.sessions import BackupConfiguration, BackupSession, RestoreSession
+from schema.storage import BackupStorage, Repository, RetentionPolicy, Snapshot
+
+# ---------------------------------------------------------------------------
+# Fixtures: a request context and realistic raw objects
+
+
+@dataclass
+class StaticClusters:
+    infos: list[ClusterInfo] = field(default_factory=list)
+
+    def cluster_infos(self) -> list[ClusterInfo]:
+        return list(self.infos)
+
+
+SYNCED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make_context() -> RequestContext:
+    return RequestContext(
+        viewer=Viewer(username="alice@example.com", groups=("dba", "system:authenticated")),
+        clusters=StaticClusters(
+            [
+                ClusterInfo(
+                    name="prod",
+                    server="https://10.0.0.1:6443",
+                    reachable=True,
+                    server_version="v1.33.1",
+                    synced_at=SYNCED,
+                    kubedb_installed=True,
+                    kubestash_installed=True,
+                ),
+                ClusterInfo(
+                    name="staging",
+                    server="https://10.0.0.2:6443",
+                    reachable=False,
+                    error="connection refused",
+                ),
+            ]
+        ),
+        request_id="test",
+    )
+
+
+SNAPSHOT: dict[str, Any] = {
+    "apiVersion": "storage.kubestash.com/v1alpha1",
+    "kind": "Snapshot",
+    "metadata": {
+        "name": "gcs-postgres-repo-sample-postgres-backup-frequent-backup-1725533628",
+        "namespace": "demo",
+        "uid": "5b6c6c3e-9a65-4a0e-9f0b-8d1b6d0c1a11",
+        "creationTimestamp": "2024-09-05T10:53:48Z",
+        "labels": {
+            "kubestash.com/app-ref-kind": "Postgres",
+            "kubestash.com/app-ref-name": "sample-postgres",
+            "kubestash.com/app-ref-namespace": "demo",
+            "kubestash.com/repo-name": "gcs-postgres-repo",
+        },
+        "annotations": {
+            "kubedb.com/db-version": "16.1",
+            "kubectl.kubernetes.io/last-applied-configuration": '{"huge": "json"}',
+        },
+    },
+    "spec": {
+        "appRef": {
+            "apiGroup": "kubedb.com",
+            "kind": "Postgres",
+            "name": "sample-postgres",
+            "namespace": "demo",
+        },
+        "backupSession": "sample-postgres-backup-frequent-backup-1725533628",
+        "deletionPolicy": "Delete",
+        "repository": "gcs-postgres-repo",
+        "session": "frequent-backup",
+        "snapshotID": "01J70KJ2Q1ZB8V7F3ZQ5X0Y9AB",
+        "type": "FullBackup",
+        "version": "v1",
+    },
+    "status": {
+        "components": {
+            "manifest": {
+                "driver": "Restic",
+                "duration": "1.2s",
+                "integrity": True,
+                "path": "repository/v1/frequent-backup/manifest",
+                "phase": "Succeeded",
+                "size": "2 KiB",
+            },
+            "dump": {
+                "driver": "Restic",
+                "duration": "6.403101319s",
+                "integrity": True,
+                "path": "repository/v1/frequent-backup/dump",
+                "phase": "Succeeded",
+                "resticStats": [{"hostPath": "dumpfile.sql", "size": "3.633 KiB"}],
+                "size": "1.559 KiB",
+            },
+        },
+        "conditions": [
+            {
+                "lastTransitionTime": "2024-09-05T10:53:48Z",
+                "message": "Recent snapshot list updated successfully",
+                "reason": "SuccessfullyUpdatedRecentSnapshotList",
+                "status": "True",
+                "type": "RecentSnapshotListUpdated",
+            }
+        ],
+        "integrity": True,
+        "phase": "Succeeded",
+        "size": "1.559 KiB",
+        "snapshotTime": "2024-09-05T10:53:48Z",
+        "totalComponents": 2,
+        "verificationStatus": "NotVerified",
+    },
+}
+
+POSTGRES: dict[str, Any] = {
+    "apiVersion": "kubedb.com/v1",
+    "kind": "Postgres",
+    "metadata": {
+        "name": "sample-postgres",
+        "namespace": "demo",
+        "uid": "0d1c2b3a-0000-4000-8000-000000000001",
+        "creationTimestamp": "2024-09-05T10:00:00Z",
+        "labels": {"app": "payments"},
+    },
+    "spec": {
+        "version": "16.1",
+        "replicas": 3,
+        "deletionPolicy": "WipeOut",
+        "storageType": "Durable",
+        "storage": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "10Gi"}},
+            "storageClassName": "standard",
+        },
+        "archiver": {"pause": True, "ref": {"name": "pg-archiver", "namespace": "kubedb"}},
+    },
+    "status": {
+        "phase": "DataRestoring",
+        "observedGeneration": 2,
+        "conditions": [
+            {
+                "type": "DataRestoreStarted",
+                "status": "True",
+                "reason": "DataRestoreStartedByExternalInitializer",
+                "lastTransitionTime": "2024-09-05T10:05:00Z",
+            }
+        ],
+    },
+}
+
+BACKUP_CONFIGURATION: dict[str, Any] = {
+    "apiVersion": "core.kubestash.com/v1alpha1",
+    "kind": "BackupConfiguration",
+    "metadata": {"name": "sample-postgres-backup", "namespace": "demo", "uid": "bc-1"},
+    "spec": {
+        "target": {"apiGroup": "kubedb.com", "kind": "Postgres", "name": "sample-postgres"},
+        "backends": [
+            {
+                "name": "gcs-backend",
+                "storageRef": {"name": "gcs-storage", "namespace": "demo"},
+                "retentionPolicy": {"name": "demo-retention", "namespace": "demo"},
+            }
+        ],
+        "sessions": [
+            {
+                "name": "frequent-backup",
+                "scheduler": {"schedule": "*/5 * * * *", "jobTemplate": {"backoffLimit": 1}},
+                "repositories": [{"name": "gcs-postgres-repo", "backend": "gcs-backend"}],
+                "addon": {
+                    "name": "postgres-addon",
+                    "tasks": [{"name": "logical-backup"}, {"name": "manifest-backup"}],
+                },
+            },
+            {"name": "weekly", "scheduler": {"schedule": "0 0 * * 0"}},
+        ],
+    },
+    "status": {
+        "phase": "Ready",
+        "sessions": [
+            {"name": "frequent-backup", "nextSchedule": "2024-09-05T11:00:00Z"},
+            {"name": "weekly", "nextSchedule": "2024-09-08 00:00:00 +0000 UTC"},
+        ],
+        "conditions": [{"type": "ValidationPassed", "status": "True", "reason": "OK"}],
+    },
+}
+
+
+@strawberry.type
+class ObjectsQuery:
+    """A test-only root that serves the objects put in the context."""
+
+    @strawberry.field
+    def snapshot(self, info: strawberry.Info[dict[str, Any], None]) -> Snapshot:
+        return Snapshot(raw=info.context["snapshot"], cluster_name="prod")
+
+    @strawberry.field
+    def database(self, info: strawberry.Info[dict[str, Any], None]) -> Database:
+        return Database(raw=info.context["database"], cluster_name="prod")
+
+    @strawberry.field
+    def repository(self, info: strawberry.Info[dict[str, Any], None]) -> Repository:
+        return Repository(raw=info.context["repository"], cluster_name="prod")
+
+    @strawberry.field
+    def storage(self, info: strawberry.Info[dict[str, Any], None]) -> BackupStorage:
+        visible = info.context.get("location_visible")
+        return BackupStorage(
+            raw=info.context["storage"], cluster_name="prod", location_visible=visible
+        )
+
+    @strawberry.field
+    def retention(self, info: strawberry.Info[dict[str, Any], None]) -> RetentionPolicy:
+        return RetentionPolicy(raw=info.context["retention"], cluster_name="prod")
+
+    @strawberry.field
+    def configuration(self, info: strawberry.Info[dict[str, Any], None]) -> BackupConfiguration:
+        return BackupConfiguration(raw=info.context["configuration"], cluster_name="prod")
+
+    @strawberry.field
+    def backup_session(self, info: strawberry.Info[dict[str, Any], None]) -> BackupSession:
+        return BackupSession(raw=info.context["backup_session"], cluster_name="prod")
+
+    @strawberry.field
+    def restore_session(self, info: strawberry.Info[dict[str, Any], None]) -> RestoreSession:
+        return RestoreSession(raw=info.context["restore_session"], cluster_name="prod")
+
+    @strawberry.field
+    def policy(self, info: strawberry.Info[dict[str, Any], None]) -> BackupPolicy:
+        return BackupPolicy(raw=info.context["policy"], cluster_name="prod")
+
+
+async def read(query: str, **raw_objects: Any) -> dict[str, Any]:
+    """Run ``query`` against the test root; fail on any GraphQL error."""
+    result = await strawberry.Schema(query=ObjectsQuery).execute(query, context_value=raw_objects)
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+async def execute(query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
+    return await schema.build_schema().execute(
+        query, variable_values=variables, context_value=make_context()
+    )
+
+
+def error_codes(result: ExecutionResult) -> dict[str, str]:
+    """Top-level field (or path) -> error code."""
+    return {
+        ".".join(str(p) for p in (e.path or [])): (e.extensions or {}).get("code", "")
+        for e in result.errors or []
+    }
+
+
+# ---------------------------------------------------------------------------
+# The gateway's own fields
+
+
+async def test_viewer_is_the_authenticated_caller() -> None:
+    result = await execute("{ viewer { username groups } }")
+    assert result.errors is None
+    assert result.data == {
+        "viewer": {"username": "alice@example.com", "groups": ["dba", "system:authenticated"]}
+    }
+
+
+async def test_clusters_report_health_of_every_configured_cluster() -> None:
+    result = await execute(
+        "{ clusters { name server reachable serverVersion syncedAt error "
+        "kubedbInstalled kubestashInstalled } }"
+    )
+    assert result.errors is None
+    assert result.data == {
+        "clusters": [
+            {
+                "name": "prod",
+                "server": "https://10.0.0.1:6443",
+                "reachable": True,
+                "serverVersion": "v1.33.1",
+                "syncedAt": "2025-01-02T03:04:05+00:00",
+                "error": None,
+                "kubedbInstalled": True,
+                "kubestashInstalled": True,
+            },
+            {
+                "name": "staging",
+                "server": "https://10.0.0.2:6443",
+                "reachable": False,
+                "serverVersion": None,
+                "syncedAt": None,
+                "error": "connection refused",
+                "kubedbInstalled": False,
+                "kubestashInstalled": False,
+            },
+        ]
+    }
+
+
+# ---------------------------------------------------------------------------
+# Fields not built yet say so clearly
+
+
+@pytest.mark.parametrize(
+    ("query", "field_name"),
+    [
+        ("{ databases { totalCount } }", "Query.databases"),
+        ('{ database(ref: {namespace: "demo", name: "pg"}) { name } }', "Query.database"),
+        ("{ snapshots(orderBy: OLDEST_FIRST, first: 5) { totalCount } }", "Query.snapshots"),
+        ("{ repositories { totalCount } }", "Query.repositories"),
+        ("{ backupSessions { totalCount } }", "Query.backupSessions"),
+        ("{ restoreSessions { totalCount } }", "Query.restoreSessions"),
+        (
+            '{ backupPolicies(namespace: "demo", databaseKind: "Postgres") { name } }',
+            "Query.backupPolicies",
+        ),
+        ('{ retentionPolicies(namespace: "demo") { name } }', "Query.retentionPolicies"),
+        ('{ backupStorages(namespace: "demo") { name } }', "Query.backupStorages"),
+        ('{ backupMethods(databaseKind: "Postgres") { method } }', "Query.backupMethods"),
+    ],
+)
+async def test_unbuilt_root_fields_answer_not_implemented(query: str, field_name: str) -> None:
+    result = await execute(query)
+    # A nullable field answers null beside its error; a non-null one nulls the root.
+    assert not any((result.data or {}).values())
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.extensions == {"code": "NOT_IMPLEMENTED"}
+    assert error.message.startswith(f"{field_name} is not implemented yet")
+
+
+async def test_one_unbuilt_field_does_not_hide_the_others() -> None:
+    result = await execute("{ viewer { username } databases { totalCount } }")
+    assert result.data is None  # databases is non-null, so the error nulls the root
+    assert error_codes(result) == {"databases": "NOT_IMPLEMENTED"}
+
+    result = await execute(
+        '{ viewer { username } database(ref: {namespace: "d", name: "x"}) { name } }'
+    )
+    assert result.data == {"viewer": {"username": "alice@example.com"}, "database": None}
+    assert error_codes(result) == {"database": "NOT_IMPLEMENTED"}
+
+
+async def test_node_rejects_garbage_ids_before_anything_else() -> None:
+    result = await execute('{ node(id: "definitely not an id") { id } }')
+    assert error_codes(result) == {"node": "BAD_USER_INPUT"}
+    assert result.errors is not None
+    assert "is not a valid StashQL ID" in result.errors[0].message
+
+    valid = encode_id(
+        cluster="prod", api_group="kubedb.com", kind="Postgres", namespace="demo", name="pg"
+    )
+    result = await execute("query($id: ID!) { node(id: $id) { id } }", {"id": valid})
+    assert error_codes(result) == {"node": "NOT_IMPLEMENTED"}
+
+
+@pytest.mark.parametrize(
+    ("subscription", "field_name"),
+    [
+        ("subscription { databaseEvents { type } }", "Subscription.databaseEvents"),
+        (
+            'subscription { backupSessionEvents(resumeToken: "t") { type } }',
+            "Subscription.backupSessionEvents",
+        ),
+        ("subscription { restoreSessionEvents { type } }", "Subscription.restoreSessionEvents"),
+        ("subscription { snapshotEvents { type } }", "Subscription.snapshotEvents"),
+    ],
+)
+async def test_unbuilt_subscriptions_answer_not_implemented(
+    subscription: str, field_name: str
+) -> None:
+    stream = await schema.build_schema().subscribe(subscription, context_value=make_context())
+    assert not isinstance(stream, ExecutionResult), stream
+    results = [result async for result in stream]
+    assert len(results) == 1
+    assert results[0].errors is not None
+    [error] = results[0].errors
+    assert (error.extensions or {}).get("code") == "NOT_IMPLEMENTED"
+    assert error.message.startswith(f"{field_name} is not implemented yet")
+
+
+# ---------------------------------------------------------------------------
+# Snapshots
+
+
+async def test_snapshot_fields_come_from_its_own_object() -> None:
+    data = await read(
+        """{ snapshot {
+            id cluster namespace name uid createdAt labels annotations
+            type methods phase snapshotTime size sizeBytes integrity verificationStatus
+            components { name phase driver size duration error }
+            databaseRef { cluster apiGroup kind namespace name }
+        } }""",
+        snapshot=SNAPSHOT,
+    )
+    snap = data["snapshot"]
+    assert decode_id(snap.pop("id")) == expected_ref(
+        group="storage.kubestash.com", kind="Snapshot", raw=SNAPSHOT
+    )
+    assert snap == {
+        "cluster": "prod",
+        "namespace": "demo",
+        "name": "gcs-postgres-repo-sample-postgres-backup-frequent-backup-1725533628",
+        "uid": "5b6c6c3e-9a65-4a0e-9f0b-8d1b6d0c1a11",
+        "createdAt": "2024-09-05T10:53:48+00:00",
+        "labels": SNAPSHOT["metadata"]["labels"],
+        "annotations": {"kubedb.com/db-version": "16.1"},
+        "type": "FULL",
+        "methods": ["LOGICAL", "MANIFEST"],
+        "phase": "SUCCEEDED",
+        "snapshotTime": "2024-09-05T10:53:48+00:00",
+        "size": "1.559 KiB",
+        "sizeBytes": pytest.approx(1.559 * 1024),
+        "integrity": True,
+        "verificationStatus": "NotVerified",
+        "components": [
+            {
+                "name": "dump",
+                "phase": "SUCCEEDED",
+                "driver": "Restic",
+                "size": "1.559 KiB",
+                "duration": "6.403101319s",
+                "error": None,
+            },
+            {
+                "name": "manifest",
+                "phase": "SUCCEEDED",
+                "driver": "Restic",
+                "size": "2 KiB",
+                "duration": "1.2s",
+                "error": None,
+            },
+        ],
+        "databaseRef": {
+            "cluster": "prod",
+            "apiGroup": "kubedb.com",
+            "kind": "Postgres",
+            "namespace": "demo",
+            "name": "sample-postgres",
+        },
+    }
+
+
+def expected_ref(*, group: str, kind: str, raw: dict[str, Any]) -> GlobalRef:
+    """The global reference a raw object in cluster prod should have."""
+    return GlobalRef(
+        cluster="prod",
+        api_group=group,
+        kind=kind,
+        namespace=raw["metadata"].get("namespace"),
+        name=raw["metadata"]["name"],
+    )
+
+
+async def test_an_archiver_log_snapshot_is_incremental_and_continuous() -> None:
+    raw = copy.deepcopy(SNAPSHOT)
+    raw["spec"]["type"] = "IncrementalBackup"
+    raw["status"] = {
+        "phase": "Running",
+        "components": {
+            "wal": {
+                "driver": "WalG",
+                "phase": "Running",
+                "logStats": {"start": "2024-09-01T00:00:00Z", "end": "2024-09-05T10:00:00Z"},
+            }
+        },
+    }
+    data = await read(
+        "{ snapshot { type methods phase sizeBytes components { name phase } } }", snapshot=raw
+    )
+    assert data["snapshot"] == {
+        "type": "INCREMENTAL",
+        "methods": ["CONTINUOUS"],
+        "phase": "RUNNING",
+        "sizeBytes": None,
+        "components": [{"name": "wal", "phase": "RUNNING"}],
+    }
+
+
+async def test_a_new_snapshot_without_status_reads_as_pending() -> None:
+    raw = copy.deepcopy(SNAPSHOT)
+    del raw["status"]
+    raw["spec"]["type"] = "SomethingNew"
+    data = await read(
+        "{ snapshot { type phase components { name } size integrity } }", snapshot=raw
+    )
+    assert data["snapshot"] == {
+        "type": "FULL",
+        "phase": "PENDING",
+        "components": [],
+        "size": None,
+        "integrity": None,
+    }
+
+
+async def test_odd_component_phases_read_as_null_not_errors() -> None:
+    raw = copy.deepcopy(SNAPSHOT)
+    raw["status"]["components"] = {
+        "volumesnapshot": {"phase": "Exploded", "driver": "VolumeSnapshotter"},
+        "broken": "not a mapping",
+    }
+    data = await read("{ snapshot { methods components { name phase driver } } }", snapshot=raw)
+    assert data["snapshot"] == {
+        "methods": ["VOLUME_SNAPSHOT"],
+        "components": [{"name": "volumesnapshot", "phase": None, "driver": "VolumeSnapshotter"}],
+    }
+
+
+async def test_joined_fields_of_an_object_say_not_implemented() -> None:
+    result = await strawberry.Schema(query=ObjectsQuery).execute(
+        "{ snapshot { name repository { name } database { name } } }",
+        context_value={"snapshot": SNAPSHOT},
+    )
+    assert result.data == {
+        "snapshot": {"name": SNAPSHOT["metadata"]["name"], "repository": None, "database": None}
+    }
+    assert error_codes(result) == {
+        "snapshot.repository": "NOT_IMPLEMENTED",
+        "snapshot.database": "NOT_IMPLEMENTED",
+    }
+    assert result.errors is not None
+    assert {e.message.split(" ")[0] for e in result.errors} == {
+        "Snapshot.repository",
+        "Snapshot.database",
+    }
+
+
+# ---------------------------------------------------------------------------
+# Databases
+
+
+async def test_database_fields_come_from_its_own_object() -> None:
+    data = await read(
+        """{ database {
+            id kind version phase halted deletionPolicy
+            volume { size storageClass }
+            conditions { type status reason message lastTransitionTime }
+            archiver { kind namespace name paused }
+            labels
+        } }""",
+        database=POSTGRES,
+    )
+    db = data["database"]
+    assert decode_id(db.pop("id")) == expected_ref(
+        group="kubedb.com", kind="Postgres", raw=POSTGRES
+    )
+    assert db == {
+        "kind": "Postgres",
+        "version": "16.1",
+        "phase": "DATA_RESTORING",
+        "halted": False,
+        "deletionPolicy": "WipeOut",
+        "volume": {"size": "10Gi", "storageClass": "standard"},
+        "conditions": [
+            {
+                "type": "DataRestoreStarted",
+                "status": "True",
+                "reason": "DataRestoreStartedByExternalInitializer",
+                "message": None,
+                "lastTransitionTime": "2024-09-05T10:05:00+00:00",
+            }
+        ],
+        "archiver": {
+            "kind": "PostgresArchiver",
+            "namespace": "kubedb",
+            "name": "pg-archiver",
+            "paused": True,
+        },
+        "labels": {"app": "payments"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("Provisioning", "PROVISIONING"),
+        ("DataRestoring", "DATA_RESTORING"),
+        ("Ready", "READY"),
+        ("Critical", "CRITICAL"),
+        ("NotReady", "NOT_READY"),
+        ("Halted", "HALTED"),
+        ("Unknown", "UNKNOWN"),
+        ("SomethingNewInKubeDB", "UNKNOWN"),
+        ("", "UNKNOWN"),
+        (None, "UNKNOWN"),
+        (42, "UNKNOWN"),
+    ],
+)
+async def test_database_phase_maps_kubernetes_values_with_a_safe_fallback(
+    phase: object, expected: str
+) -> None:
+    raw = copy.deepcopy(POSTGRES)
+    raw["status"] = {"phase": phase}
+    data = await read("{ database { phase } }", database=raw)
+    assert data["database"]["phase"] == expected
+
+
+async def test_a_bare_database_still_answers() -> None:
+    """Older v1alpha2 objects: terminationPolicy, no storage, no status, no archiver."""
+    raw = {
+        "apiVersion": "kubedb.com/v1alpha2",
+        "kind": "MongoDB",
+        "metadata": {"name": "mg", "namespace": "demo"},
+        "spec": {"version": "7.0.5", "terminationPolicy": "Halt", "halted": True},
+    }
+    data = await read(
+        "{ database { kind uid createdAt labels annotations phase halted deletionPolicy "
+        "volume { size } conditions { type } archiver { name } } }",
+        database=raw,
+    )
+    assert data["database"] == {
+        "kind": "MongoDB",
+        "uid": "",
+        "createdAt": None,
+        "labels": {},
+        "annotations": {},
+        "phase": "UNKNOWN",
+        "halted": True,
+        "deletionPolicy": "Halt",
+        "volume": None,
+        "conditions": [],
+        "archiver": None,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Backup configuration and sessions
+
+
+async def test_backup_configuration_sessions_join_spec_and_status() -> None:
+    data = await read(
+        """{ configuration {
+            phase paused
+            targetRef { cluster apiGroup kind namespace name }
+            sessions { name schedule nextScheduledAt addon tasks }
+            conditions { type status }
+        } }""",
+        configuration=BACKUP_CONFIGURATION,
+    )
+    assert data["configuration"] == {
+        "phase": "Ready",
+        "paused": False,
+        # An empty target namespace means the BackupConfiguration's own.
+        "targetRef": {
+            "cluster": "prod",
+            "apiGroup": "kubedb.com",
+            "kind": "Postgres",
+            "namespace": "demo",
+            "name": "sample-postgres",
+        },
+        "sessions": [
+            {
+                "name": "frequent-backup",
+                "schedule": "*/5 * * * *",
+                "nextScheduledAt": "2024-09-05T11:00:00+00:00",
+                "addon": "postgres-addon",
+                "tasks": ["logical-backup", "manifest-backup"],
+            },
+            {
+                "name": "weekly",
+                "schedule": "0 0 * * 0",
+                "nextScheduledAt": "2024-09-08T00:00:00+00:00",
+                "addon": None,
+                "tasks": [],
+            },
+        ],
+        "conditions": [{"type": "ValidationPassed", "status": "True"}],
+    }
+
+
+async def test_backup_session_fields() -> None:
+    raw = {
+        "apiVersion": "core.kubestash.com/v1alpha1",
+        "kind": "BackupSession",
+        "metadata": {
+            "name": "sample-postgres-backup-frequent-backup-1725533628",
+            "namespace": "demo",
+        },
+        "spec": {
+            "invoker": {
+                "apiGroup": "core.kubestash.com",
+                "kind": "BackupConfiguration",
+                "name": "sample-postgres-backup",
+            },
+            "session": "frequent-backup",
+        },
+        "status": {
+            "phase": "Skipped",
+            "duration": "2s",
+            "retried": False,
+            "conditions": [
+                {"type": "BackupSkipped", "status": "True", "reason": "PreRequisitesNotSatisfied"}
+            ],
+        },
+    }
+    data = await read(
+        "{ backupSession { phase session duration retried conditions { type reason } } }",
+        backup_session=raw,
+    )
+    assert data["backupSession"] == {
+        "phase": "SKIPPED",
+        "session": "frequent-backup",
+        "duration": "2s",
+        "retried": False,
+        "conditions": [{"type": "BackupSkipped", "reason": "PreRequisitesNotSatisfied"}],
+    }
+
+
+async def test_restore_session_progress_comes_from_its_components() -> None:
+    raw = {
+        "apiVersion": "core.kubestash.com/v1alpha1",
+        "kind": "RestoreSession",
+        "metadata": {"name": "restore-pg", "namespace": "demo"},
+        "spec": {
+            "target": {
+                "apiGroup": "kubedb.com",
+                "kind": "Postgres",
+                "name": "restored-pg",
+                "namespace": "dev",
+            },
+            "dataSource": {"repository": "gcs-postgres-repo", "snapshot": "latest"},
+        },
+        "status": {
+            "phase": "Running",
+            "duration": "30s",
+            "components": {
+                "dump": {"phase": "Running", "progress": {"percentDone": 50}},
+                "manifest": {
+                    "phase": "Succeeded",
+                    "progress": {"percentDone": "100.0"},
+                    "duration": "3s",
+                },
+            },
+        },
+    }
+    data = await read(
+        """{ restoreSession {
+            phase progressPercent duration
+            targetRef { namespace name kind }
+            components { name phase percentDone duration error }
+        } }""",
+        restore_session=raw,
+    )
+    assert data["restoreSession"] == {
+        "phase": "RUNNING",
+        "progressPercent": 75.0,
+        "duration": "30s",
+        "targetRef": {"namespace": "dev", "name": "restored-pg", "kind": "Postgres"},
+        "components": [
+            {
+                "name": "dump",
+                "phase": "Running",
+                "percentDone": 50.0,
+                "duration": None,
+                "error": None,
+            },
+            {
+                "name": "manifest",
+                "phase": "Succeeded",
+                "percentDone": 100.0,
+                "duration": "3s",
+                "error": None,
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [("Invalid", "INVALID"), ("Unknown", "UNKNOWN"), ("Whatever", "UNKNOWN"), (None, "PENDING")],
+)
+async def test_restore_session_phase_fallbacks(phase: object, expected: str) -> None:
+    raw = {"metadata": {"name": "r", "namespace": "demo"}, "status": {"phase": phase}}
+    data = await read(
+        "{ restoreSession { phase progressPercent targetRef { name } } }", restore_session=raw
+    )
+    assert data["restoreSession"] == {"phase": expected, "progressPercent": None, "targetRef": None}
+
+
+# ---------------------------------------------------------------------------
+# Storage, retention, repositories, policies
+
+
+STORAGE: dict[str, Any] = {
+    "apiVersion": "storage.kubestash.com/v1alpha1",
+    "kind": "BackupStorage",
+    "metadata": {"name": "s3-storage", "namespace": "demo"},
+    "spec": {
+        "storage": {
+            "provider": "s3",
+            "s3": {
+                "bucket": "kubestash-qa",
+                "prefix": "demo",
+                "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                "region": "eu-west-1",
+                "secretName": "s3-secret",
+            },
+        },
+        "usagePolicy": {"allowedNamespaces": {"from": "All"}},
+        "default": True,
+        "deletionPolicy": "WipeOut",
+    },
+    "status": {"phase": "Ready", "totalSize": "2.5 GiB"},
+}
+
+
+async def test_backup_storage_fields() -> None:
+    data = await read(
+        "{ storage { provider phase totalSize totalSizeBytes isDefault usage "
+        "location { bucket prefix endpoint region } } }",
+        storage=STORAGE,
+        location_visible=True,
+    )
+    assert data["storage"] == {
+        "provider": "s3",
+        "phase": "Ready",
+        "totalSize": "2.5 GiB",
+        "totalSizeBytes": 2.5 * 2**30,
+        "isDefault": True,
+        "usage": "ALL",
+        "location": {
+            "bucket": "kubestash-qa",
+            "prefix": "demo",
+            "endpoint": "https://s3.eu-west-1.amazonaws.com",
+            "region": "eu-west-1",
+        },
+    }
+
+
+async def test_storage_location_is_hidden_unless_the_viewer_may_get_it() -> None:
+    data = await read(
+        "{ storage { location { bucket } } }", storage=STORAGE, location_visible=False
+    )
+    assert data["storage"] == {"location": None}
+
+    result = await strawberry.Schema(query=ObjectsQuery).execute(
+        "{ storage { location { bucket } } }", context_value={"storage": STORAGE}
+    )
+    assert error_codes(result) == {"storage.location": "NOT_IMPLEMENTED"}
+
+
+def test_no_secret_names_leak_into_the_schema() -> None:
+    """No field exposes Secrets, secret names or credentials."""
+    assert "secret" not in schema.sdl().lower()
+
+
+async def test_retention_policy_fields() -> None:
+    raw = {
+        "apiVersion": "storage.kubestash.com/v1alpha1",
+        "kind": "RetentionPolicy",
+        "metadata": {"name": "demo-retention", "namespace": "demo"},
+        "spec": {
+            "maxRetentionPeriod": "2mo",
+            "successfulSnapshots": {"last": 10, "daily": 7},
+            "failedSnapshots": {"last": 2},
+            "usagePolicy": {"allowedNamespaces": {"from": "Selector", "selector": {}}},
+        },
+    }
+    data = await read(
+        "{ retention { maxRetentionPeriod successfulSnapshots { last hourly daily } "
+        "failedSnapshotsLast isDefault usage } }",
+        retention=raw,
+    )
+    assert data["retention"] == {
+        "maxRetentionPeriod": "2mo",
+        "successfulSnapshots": {"last": 10, "hourly": None, "daily": 7},
+        "failedSnapshotsLast": 2,
+        "isDefault": False,
+        "usage": "SELECTOR",
+    }
+
+
+async def test_usage_defaults_to_same_namespace() -> None:
+    raw = {"metadata": {"name": "r", "namespace": "demo"}, "spec": {}}
+    data = await read("{ retention { usage successfulSnapshots { last } } }", retention=raw)
+    assert data["retention"] == {"usage": "SAME", "successfulSnapshots": None}
+
+
+async def test_repository_fields() -> None:
+    raw = {
+        "apiVersion": "storage.kubestash.com/v1alpha1",
+        "kind": "Repository",
+        "metadata": {"name": "gcs-postgres-repo", "namespace": "demo"},
+        "spec": {
+            "appRef": {"apiGroup": "kubedb.com", "kind": "Postgres", "name": "sample-postgres"},
+            "storageRef": {"name": "gcs-storage", "namespace": "storage"},
+            "path": "/demo/postgres",
+            "deletionPolicy": "WipeOut",
+        },
+        "status": {
+            "phase": "Ready",
+            "integrity": True,
+            "snapshotCount": 5,
+            "size": "10 MiB",
+            "lastBackupTime": "2024-09-05T10:53:48Z",
+        },
+    }
+    data = await read(
+        """{ repository {
+            path phase integrity snapshotCount size sizeBytes lastBackupTime
+            databaseRef { namespace name kind }
+            storageRef { namespace name kind apiGroup }
+        } }""",
+        repository=raw,
+    )
+    assert data["repository"] == {
+        "path": "/demo/postgres",
+        "phase": "Ready",
+        "integrity": True,
+        "snapshotCount": 5,
+        "size": "10 MiB",
+        "sizeBytes": 10 * 2**20,
+        "lastBackupTime": "2024-09-05T10:53:48+00:00",
+        "databaseRef": {"namespace": "demo", "name": "sample-postgres", "kind": "Postgres"},
+        "storageRef": {
+            "namespace": "storage",
+            "name": "gcs-storage",
+            "kind": "BackupStorage",
+            "apiGroup": "storage.kubestash.com",
+        },
+    }
+
+
+async def test_a_repository_of_a_workload_has_no_database_ref() -> None:
+    raw = {
+        "metadata": {"name": "deploy-repo", "namespace": "demo"},
+        "spec": {"appRef": {"apiGroup": "apps", "kind": "Deployment", "name": "web"}},
+    }
+    data = await read("{ repository { databaseRef { name } snapshotCount } }", repository=raw)
+    assert data["repository"] == {"databaseRef": None, "snapshotCount": 0}
+
+
+async def test_backup_policy_reads_sessions_and_placeholders_from_the_blueprint() -> None:
+    raw = {
+        "apiVersion": "core.kubestash.com/v1alpha1",
+        "kind": "BackupBlueprint",
+        "metadata": {"name": "postgres-blueprint", "namespace": "kubedb"},
+        "spec": {
+            "usagePolicy": {"allowedNamespaces": {"from": "All"}},
+            "backupConfigurationTemplate": {
+                "deletionPolicy": "OnDelete",
+                "backends": [{"name": "gcs", "storageRef": {"name": "gcs", "namespace": "kubedb"}}],
+                "sessions": [
+                    {
+                        "name": "frequent-backup",
+                        "scheduler": {"schedule": "${schedule}"},
+                        "repositories": [
+                            {
+                                "name": "${repoName}",
+                                "backend": "gcs",
+                                "directory": "${namespace}/${targetName}",
+                            }
+                        ],
+                        "addon": {
+                            "name": "postgres-addon",
+                            "tasks": [
+                                {"name": "manifest-backup"},
+                                {"name": "logical-backup"},
+                                {"name": "something-custom"},
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+    }
+    data = await read(
+        "{ policy { name usage variables sessions { name schedule methods } } }", policy=raw
+    )
+    assert data["policy"] == {
+        "name": "postgres-blueprint",
+        "usage": "ALL",
+        "variables": ["schedule", "repoName", "namespace", "targetName"],
+        "sessions": [
+            {
+                "name": "frequent-backup",
+                "schedule": "${schedule}",
+                "methods": ["LOGICAL", "MANIFEST"],
+            }
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------
+# Enums stay in step with the names resolvers.objects produces
+
+
+@pytest.mark.parametrize(
+    ("enum", "names"),
+    [
+        (enums.DatabasePhase, objects.DATABASE_PHASES),
+        (enums.SnapshotPhase, objects.SNAPSHOT_PHASES),
+        (enums.BackupSessionPhase, objects.BACKUP_SESSION_PHASES),
+        (enums.RestoreSessionPhase, objects.RESTORE_SESSION_PHASES),
+        (enums.SnapshotType, objects.SNAPSHOT_TYPES),
+        (enums.BackupMethod, objects.BACKUP_METHODS),
+        (enums.UsageScope, objects.USAGE_SCOPES),
+    ],
+)
+def test_enum_members_match_the_reader_names(enum: type[Enum], names: tuple[str, ...]) -> None:
+    assert [m.name for m in enum] == list(names)
+    assert all(m.value == m.name for m in enum)
+
+
+# ---------------------------------------------------------------------------
+# Pure readers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.559 KiB", 1.559 * 1024),
+        ("10 MiB", 10 * 2**20),
+        ("2.5 GiB", 2.5 * 2**30),
+        ("1 TiB", 2**40),
+        ("512 B", 512),
+        ("0 B", 0),
+        ("3 kB", 3000),
+        ("10Gi", 10 * 2**30),
+        ("500M", 500e6),
+        ("100k", 100e3),
+        ("1e3", 1000),
+        ("1.5Ti", 1.5 * 2**40),
+        ("128974848", 128974848),
+        ("  7 MiB ", 7 * 2**20),
+        ("500m", 0.5),
+    ],
+)
+def test_parse_size_understands_kubestash_and_kubernetes_sizes(text: str, expected: float) -> None:
+    assert objects.parse_size(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "KiB", "ten MiB", "-1Gi", "1 XB", "1e3Gi", "1e99999", "1.2.3 MiB", "5 Mo"]
+)
+def test_parse_size_refuses_what_is_not_a_size(text: str) -> None:
+    assert objects.parse_size(text) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-09-05T10:53:48Z", datetime(2024, 9, 5, 10, 53, 48, tzinfo=UTC)),
+        ("2024-09-05T10:53:48.123456789Z", datetime(2024, 9, 5, 10, 53, 48, 123456, tzinfo=UTC)),
+        ("2024-09-05T12:53:48+02:00", datetime(2024, 9, 5, 10, 53, 48, tzinfo=UTC)),
+        ("2024-09-05 10:53:48 +0000 UTC", datetime(2024, 9, 5, 10, 53, 48, tzinfo=UTC)),
+        (
+            "2024-09-05 10:53:48.5 +0000 UTC m=+3600.000000001",
+            datetime(2024, 9, 5, 10, 53, 48, 500000, tzinfo=UTC),
+        ),
+        ("2024-09-05T10:53:48", datetime(2024, 9, 5, 10, 53, 48, tzinfo=UTC)),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+        (1725533628, None),
+    ],
+)
+def test_parse_time_reads_kubernetes_and_go_formats(
+    value: object, expected: datetime | None
+) -> None:
+    assert objects.parse_time(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("DataRestoring", "DATA_RESTORING"),
+        ("NotReady", "NOT_READY"),
+        ("Ready", "READY"),
+        ("VolumeSnapshot", "VOLUME_SNAPSHOT"),
+        ("already-kebab", "ALREADY_KEBAB"),
+    ],
+)
+def test_screaming_snake(value: str, expected: str) -> None:
+    assert objects.screaming_snake(value) == expected
+
+
+def test_readers_survive_mistyped_objects() -> None:
+    weird: dict[str, Any] = {
+        "metadata": {"name": 5, "labels": ["x"], "annotations": {"a": 1, "b": "ok"}},
+        "spec": "not a mapping",
+        "status": {
+            "conditions": [{"status": "True"}, "junk", {"type": "Ready"}],
+            "components": ["a"],
+            "phase": ["Ready"],
+        },
+    }
+    assert objects.name_of(weird) == ""
+    assert objects.labels_of(weird) == {}
+    assert objects.annotations_of(weird) == {"b": "ok"}
+    assert [c.type for c in objects.conditions_of(weird)] == ["Ready"]
+    assert objects.conditions_of(weird)[0].status == "Unknown"
+    assert objects.snapshot_methods(weird) == []
+    assert objects.snapshot_phase(weird) == "PENDING"
+    assert objects.usage_scope(weird) == "SAME"
+    assert objects.configured_sessions(weird) == []
+    assert objects.restore_progress(weird) is None
