@@ -20,16 +20,16 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import MaskErrors
 
 from auth.tokenreview import AuthUnavailable, TokenReviewer
+from core.errors import GatewayError, Unauthenticated
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.context import RequestContext, Viewer
-from resolvers.errors import GatewayError, Unauthenticated
 from watchers.clusters import ClusterHandle, ClusterMonitor
 
 log = logging.getLogger("stashql")
@@ -231,11 +231,13 @@ def create_app(settings: Settings) -> Starlette:
             }
         )
 
+    guarded = BearerAuth(graphql_app, services)
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/graphql", BearerAuth(graphql_app, services)),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", guarded),
         ],
         lifespan=lifespan,
     )

@@ -15,9 +15,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from core.errors import GatewayError, Unauthenticated
+from core.identity import Viewer
 from kube.client import ApiError, KubeClient, Unreachable
-from resolvers.context import Viewer
-from resolvers.errors import GatewayError, Unauthenticated
 
 
 class AuthUnavailable(GatewayError):

@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -80,15 +81,17 @@ class Sandbox:
         async def source() -> str:
             return token
 
-        import ssl
-
         return KubeClient(
             cluster=endpoint.name,
             server=endpoint.server,
-            ssl_context=ssl.create_default_context(cafile=str(self.ca_file)),
+            ssl_context=self.ssl_context(),
             token_source=source,
             timeout=timeout,
         )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts the sandbox's CA (and nothing else)."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     def cluster(self, which: str | int) -> ClusterEndpoint:
         if isinstance(which, int):
@@ -115,7 +118,8 @@ class Sandbox:
     # Restarting one API server is how tests check that watches survive an outage.
     def stop_cluster(self, which: str | int) -> None:
         endpoint = self.cluster(which)
-        _terminate([p for p in self._procs if p.name == f"kube-apiserver-{endpoint.name}"], timeout=15)
+        name = f"kube-apiserver-{endpoint.name}"
+        _terminate([p for p in self._procs if p.name == name], timeout=15)
 
     async def restart_cluster(self, which: str | int) -> None:
         endpoint = self.cluster(which)

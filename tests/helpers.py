@@ -15,7 +15,7 @@ def kube_http(sandbox: Sandbox, *, user: str, cluster: int = 0) -> httpx.AsyncCl
     token = sandbox.gateway_token if user == "gateway" else sandbox.tokens[user]
     return httpx.AsyncClient(
         base_url=sandbox.clusters[cluster].server,
-        verify=str(sandbox.ca_file),
+        verify=sandbox.ssl_context(),
         headers={"Authorization": f"Bearer {token}"},
         timeout=15,
     )

@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from core.health import ClusterInfo
 from kube.client import KubeClient, KubeError
-from resolvers.context import ClusterInfo
 
 log = logging.getLogger(__name__)
 

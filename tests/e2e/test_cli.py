@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -60,7 +61,9 @@ def test_sandbox_up_writes_its_files_and_leaves_nothing_behind(tmp_path: Path) -
         # The gateway's kubeconfig is not the admin's: it carries its own identity.
         assert kubeconfig["users"][0]["user"]["token"] not in tokens.values()
         servers = [c["cluster"]["server"] for c in kubeconfig["clusters"]]
-        ca = kubeconfig["clusters"][0]["cluster"]["certificate-authority"]
+        ca = ssl.create_default_context(
+            cafile=kubeconfig["clusters"][0]["cluster"]["certificate-authority"]
+        )
         for server in servers:
             r = httpx.get(
                 server + "/apis/kubedb.com/v1",
@@ -75,6 +78,8 @@ def test_sandbox_up_writes_its_files_and_leaves_nothing_behind(tmp_path: Path) -
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
+        if proc.stdout:
+            proc.stdout.close()
     assert code == 0
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
@@ -115,6 +120,8 @@ def served(sandbox: Sandbox) -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        if proc.stdout:
+            proc.stdout.close()
 
 
 QUERY = "{ viewer { username } clusters { name reachable } }"

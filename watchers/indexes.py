@@ -1,0 +1,124 @@
+"""Which resources the gateway watches, and the indexes the joins use.
+
+Links follow references and labels, never object names (see the API reference):
+Snapshot labels ``kubestash.com/app-ref-*`` (falling back to ``spec.appRef``),
+BackupConfiguration and RestoreSession ``spec.target``, Repository ``spec.appRef``,
+BackupSession ``spec.invoker``, Snapshot ``spec.repository``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+from kube.client import JSONDict
+from watchers.informer import IndexFunc
+
+KUBEDB = "kubedb.com"
+ARCHIVER = "archiver.kubedb.com"
+CATALOG = "catalog.kubedb.com"
+STORAGE = "storage.kubestash.com"
+CORE = "core.kubestash.com"
+ADDONS = "addons.kubestash.com"
+
+# Groups whose every kind is watched (each KubeDB kind is a database, and so on).
+WHOLE_GROUPS = frozenset({KUBEDB, ARCHIVER, CATALOG})
+# Kinds watched in the KubeStash groups.
+KINDS = frozenset(
+    {
+        (STORAGE, "BackupStorage"),
+        (STORAGE, "Repository"),
+        (STORAGE, "Snapshot"),
+        (STORAGE, "RetentionPolicy"),
+        (CORE, "BackupConfiguration"),
+        (CORE, "BackupSession"),
+        (CORE, "BackupBlueprint"),
+        (CORE, "RestoreSession"),
+        (ADDONS, "Addon"),
+    }
+)
+
+# Preferred versions where a group serves several (KubeDB's v1 is the storage version).
+PREFERRED_VERSIONS = ("v1", "v1alpha2", "v1alpha1")
+
+AppKey = tuple[str, str, str]  # (kind, namespace, name) of a backed-up application
+
+
+def wanted(group: str, kind: str) -> bool:
+    return group in WHOLE_GROUPS or (group, kind) in KINDS
+
+
+def _meta(obj: JSONDict) -> JSONDict:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _spec(obj: JSONDict) -> JSONDict:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def typed_ref_key(ref: object, default_namespace: str) -> AppKey | None:
+    """(kind, namespace, name) of a TypedObjectReference; namespace defaults to the owner's."""
+    if not isinstance(ref, dict) or not ref.get("kind") or not ref.get("name"):
+        return None
+    return (str(ref["kind"]), str(ref.get("namespace") or default_namespace), str(ref["name"]))
+
+
+def snapshot_app(obj: JSONDict) -> Iterable[Hashable]:
+    labels = _meta(obj).get("labels") or {}
+    ns = str(_meta(obj).get("namespace") or "")
+    kind = labels.get("kubestash.com/app-ref-kind")
+    name = labels.get("kubestash.com/app-ref-name")
+    if kind and name:
+        return [(str(kind), str(labels.get("kubestash.com/app-ref-namespace") or ns), str(name))]
+    key = typed_ref_key(_spec(obj).get("appRef"), ns)
+    return [key] if key else []
+
+
+def snapshot_repository(obj: JSONDict) -> Iterable[Hashable]:
+    ns = str(_meta(obj).get("namespace") or "")
+    repo = _spec(obj).get("repository") or (_meta(obj).get("labels") or {}).get(
+        "kubestash.com/repo-name"
+    )
+    return [(ns, str(repo))] if repo else []
+
+
+def target_app(obj: JSONDict) -> Iterable[Hashable]:
+    key = typed_ref_key(_spec(obj).get("target"), str(_meta(obj).get("namespace") or ""))
+    return [key] if key else []
+
+
+def repository_app(obj: JSONDict) -> Iterable[Hashable]:
+    key = typed_ref_key(_spec(obj).get("appRef"), str(_meta(obj).get("namespace") or ""))
+    return [key] if key else []
+
+
+def repository_storage(obj: JSONDict) -> Iterable[Hashable]:
+    ref = _spec(obj).get("storageRef")
+    if not isinstance(ref, dict) or not ref.get("name"):
+        return []
+    return [(str(ref.get("namespace") or _meta(obj).get("namespace") or ""), str(ref["name"]))]
+
+
+def session_invoker(obj: JSONDict) -> Iterable[Hashable]:
+    inv = _spec(obj).get("invoker")
+    if not isinstance(inv, dict) or not inv.get("name"):
+        return []
+    return [(str(_meta(obj).get("namespace") or ""), str(inv.get("kind") or ""), str(inv["name"]))]
+
+
+def by_namespace(obj: JSONDict) -> Iterable[Hashable]:
+    return [str(_meta(obj).get("namespace") or "")]
+
+
+def indexes_for(group: str, kind: str) -> dict[str, IndexFunc]:
+    specs: dict[str, IndexFunc] = {"namespace": by_namespace}
+    if (group, kind) == (STORAGE, "Snapshot"):
+        specs |= {"app": snapshot_app, "repository": snapshot_repository}
+    elif (group, kind) in ((CORE, "BackupConfiguration"), (CORE, "RestoreSession")):
+        specs |= {"app": target_app}
+    elif (group, kind) == (STORAGE, "Repository"):
+        specs |= {"app": repository_app, "storage": repository_storage}
+    elif (group, kind) == (CORE, "BackupSession"):
+        specs |= {"invoker": session_invoker}
+    return specs

@@ -1,0 +1,371 @@
+"""List-then-watch of one resource on one cluster, kept in a local store with indexes.
+
+The loop: LIST in pages (``limit``/``continue``), then WATCH from the list's
+resourceVersion with bookmarks and a server-side timeout, re-watching from the last seen
+resourceVersion when the server ends the stream. When the server says the version is
+gone (410), or a watch cannot resume, we LIST again and diff the result against the
+store, so listeners still see every missed ADDED, UPDATED and DELETED. Errors back off
+with jitter so a fleet of gateways does not hammer a recovering API server in lockstep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from kube.client import ApiError, JSONDict, KubeClient, KubeError, resource_path
+
+log = logging.getLogger(__name__)
+
+ChangeType = Literal["ADDED", "UPDATED", "DELETED"]
+Key = tuple[str, str]  # (namespace or "", name)
+IndexFunc = Callable[[JSONDict], Iterable[Hashable]]
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self) -> str:
+        return resource_path(group=self.group, version=self.version, plural=self.plural)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to the store, as listeners see it."""
+
+    type: ChangeType
+    cluster: str
+    resource: ResourceType
+    key: Key
+    obj: JSONDict  # the new object, or the last known one for DELETED
+    old: JSONDict | None
+    resource_version: str
+    relist: bool = False  # found by diffing a re-list: events between were missed
+
+
+@dataclass(frozen=True)
+class Relisted:
+    """The informer re-listed: listeners that keep history may have a gap here."""
+
+    cluster: str
+    resource: ResourceType
+    resource_version: str
+
+
+Listener = Callable[[Change | Relisted], None]
+
+
+def trim(obj: JSONDict) -> JSONDict:
+    """Drop what no query needs and what costs most memory: managedFields, last-applied."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            annotations.pop(LAST_APPLIED)
+    return obj
+
+
+def object_key(obj: JSONDict) -> Key:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+class GoneError(Exception):
+    """The resourceVersion we asked for is too old (HTTP 410 or an ERROR event)."""
+
+
+class Informer:
+    def __init__(
+        self,
+        *,
+        cluster: str,
+        client: KubeClient,
+        resource: ResourceType,
+        page_size: int = 500,
+        watch_timeout: int = 300,
+        read_timeout: float = 90.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.cluster = cluster
+        self.resource = resource
+        self._client = client
+        self._page_size = page_size
+        self._watch_timeout = watch_timeout
+        self._read_timeout = read_timeout
+        self._max_backoff = max_backoff
+        self._store: dict[Key, JSONDict] = {}
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[Hashable, set[Key]]] = {}
+        self._listeners: list[Listener] = []
+        self.resource_version = ""
+        self.synced = asyncio.Event()
+        self.last_sync: datetime | None = None
+        self.error: str | None = None
+        self.error_code: str | None = None
+        self.stale_since: datetime | None = None
+        self.relists = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def get(self, namespace: str | None, name: str) -> JSONDict | None:
+        return self._store.get((namespace or "", name))
+
+    def items(self) -> Iterable[JSONDict]:
+        return self._store.values()
+
+    def by_index(self, index: str, value: Hashable) -> list[JSONDict]:
+        keys = self._indexes[index].get(value, ())
+        return [self._store[k] for k in keys if k in self._store]
+
+    def index_values(self, index: str) -> Iterable[Hashable]:
+        return self._indexes[index].keys()
+
+    @property
+    def healthy(self) -> bool:
+        return self.synced.is_set() and self.error is None
+
+    # ------------------------------------------------------------------ wiring
+
+    def add_index(self, name: str, func: IndexFunc) -> None:
+        """Keep ``name`` -> set of keys up to date; must be added before the first list."""
+        self._index_funcs[name] = func
+        index: dict[Hashable, set[Key]] = {}
+        self._indexes[name] = index
+        for key, obj in self._store.items():
+            for value in func(obj):
+                index.setdefault(value, set()).add(key)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self.run(), name=f"informer {self.cluster} {self.resource.plural}"
+            )
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # ------------------------------------------------------------------ store
+
+    def _index_add(self, key: Key, obj: JSONDict) -> None:
+        for name, func in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in func(obj):
+                index.setdefault(value, set()).add(key)
+
+    def _index_remove(self, key: Key, obj: JSONDict) -> None:
+        for name, func in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in func(obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+    def _emit(self, event: Change | Relisted) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # one broken listener must not stop the informer
+                log.exception("listener failed on %s %s", self.cluster, self.resource.plural)
+
+    def _apply(self, change_type: ChangeType, obj: JSONDict, *, relist: bool = False) -> None:
+        obj = trim(obj)
+        key = object_key(obj)
+        old = self._store.get(key)
+        rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        if change_type == "DELETED":
+            if old is None:
+                return
+            self._index_remove(key, old)
+            del self._store[key]
+        else:
+            if old is not None:
+                self._index_remove(key, old)
+            self._store[key] = obj
+            self._index_add(key, obj)
+            change_type = "UPDATED" if old is not None else "ADDED"
+        self._emit(
+            Change(
+                type=change_type,
+                cluster=self.cluster,
+                resource=self.resource,
+                key=key,
+                obj=obj,
+                old=old,
+                resource_version=rv,
+                relist=relist,
+            )
+        )
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self) -> None:
+        backoff = 0.5
+        need_list = True
+        while not self._stopped:
+            try:
+                if need_list:
+                    await self._list()
+                    need_list = False
+                    backoff = 0.5
+                await self._watch()
+                backoff = 0.5
+            except GoneError:
+                # Too old to resume: re-list at once and diff (no backoff: nothing failed).
+                need_list = True
+                continue
+            except asyncio.CancelledError:
+                raise
+            except ApiError as exc:
+                if exc.status == 410:
+                    need_list = True
+                    continue
+                self._fail(exc, code=_code_for(exc))
+                if exc.status == 404:
+                    need_list = True  # the CRD went away; re-list when it returns
+            except (KubeError, ValueError) as exc:
+                self._fail(exc, code="TIMEOUT" if getattr(exc, "timeout", False) else "UNREACHABLE")
+            # Full jitter: sleep a random time up to the current cap.
+            await asyncio.sleep(random.uniform(backoff / 2, backoff))
+            backoff = min(backoff * 2, self._max_backoff)
+
+    def _fail(self, exc: Exception, *, code: str) -> None:
+        if self.error is None:
+            log.warning("%s %s: %s", self.cluster, self.resource.plural, exc)
+        self.error = str(exc)
+        self.error_code = code
+        if self.stale_since is None:
+            self.stale_since = datetime.now(UTC)
+
+    def _ok(self) -> None:
+        self.error = None
+        self.error_code = None
+        self.stale_since = None
+        self.last_sync = datetime.now(UTC)
+
+    async def _list(self) -> None:
+        items: dict[Key, JSONDict] = {}
+        params: dict[str, str | int] = {"limit": self._page_size}
+        rv = ""
+        while True:
+            try:
+                page = await self._client.get(self.resource.path(), params=params, timeout=60)
+            except ApiError as exc:
+                if exc.status == 410 and "continue" in params:
+                    # The continue token expired mid-list: start the list again.
+                    items.clear()
+                    params = {"limit": self._page_size}
+                    continue
+                raise
+            for obj in page.get("items") or []:
+                # List items carry no apiVersion/kind; put them back so objects are whole.
+                obj.setdefault("apiVersion", self.resource.api_version)
+                obj.setdefault("kind", self.resource.kind)
+                items[object_key(obj)] = obj
+            meta = page.get("metadata") or {}
+            rv = str(meta.get("resourceVersion") or rv)
+            token = meta.get("continue")
+            if not token:
+                break
+            params = {"limit": self._page_size, "continue": token}
+        first = not self.synced.is_set()
+        if not first:
+            self.relists += 1
+        for key in [k for k in self._store if k not in items]:
+            self._apply("DELETED", self._store[key], relist=not first)
+        for key, obj in items.items():
+            old = self._store.get(key)
+            old_rv = (old or {}).get("metadata", {}).get("resourceVersion")
+            if old is None or old_rv != obj.get("metadata", {}).get("resourceVersion"):
+                self._apply("ADDED", obj, relist=not first)
+        self.resource_version = rv
+        self._ok()
+        if not first:
+            self._emit(Relisted(cluster=self.cluster, resource=self.resource, resource_version=rv))
+        self.synced.set()
+
+    async def _watch(self) -> None:
+        # Jitter the server-side timeout so watches of many resources don't end together.
+        timeout = int(self._watch_timeout * random.uniform(0.8, 1.2))
+        params: dict[str, str | int] = {
+            "watch": "1",
+            "resourceVersion": self.resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": timeout,
+        }
+        started = time.monotonic()
+        async for event in self._client.watch(
+            self.resource.path(), params=params, read_timeout=self._read_timeout
+        ):
+            kind = event.get("type")
+            obj = event.get("object") or {}
+            if kind == "ERROR":
+                if obj.get("code") == 410:
+                    raise GoneError(obj.get("message", "resource version too old"))
+                raise ApiError(self.cluster, int(obj.get("code") or 500), obj)
+            rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+            if kind == "BOOKMARK":
+                # Bookmarks only move the resume point forward; the object is a stub.
+                if rv:
+                    self.resource_version = rv
+                continue
+            if kind in ("ADDED", "MODIFIED", "DELETED"):
+                obj.setdefault("apiVersion", self.resource.api_version)
+                obj.setdefault("kind", self.resource.kind)
+                self._apply("DELETED" if kind == "DELETED" else "ADDED", obj)
+                if rv:
+                    self.resource_version = rv
+            if self.error is not None:
+                self._ok()
+        if self.error is None:
+            self.last_sync = datetime.now(UTC)
+        if time.monotonic() - started < 1.0:
+            # A watch that ends at once again and again would spin: pace it.
+            await asyncio.sleep(1.0)
+
+
+def _code_for(exc: ApiError) -> str:
+    if exc.status in (401, 403):
+        return "FORBIDDEN"
+    if exc.status == 404:
+        return "NOT_INSTALLED"
+    if exc.status in (429, 500, 502, 503, 504):
+        return "UNREACHABLE"
+    return "INTERNAL"
