@@ -26,10 +26,13 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import MaskErrors
 
+from auth.access import AccessReviewer, ViewerAccess
 from auth.tokenreview import AuthUnavailable, TokenReviewer
 from core.errors import GatewayError, Unauthenticated
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.context import RequestContext, Viewer
+from resolvers.graph import Graph
+from watchers.cache import Cache
 from watchers.clusters import ClusterHandle, ClusterMonitor
 
 log = logging.getLogger("stashql")
@@ -62,9 +65,24 @@ class Services:
     clusters: list[ClusterHandle]
     monitor: ClusterMonitor
     reviewer: TokenReviewer
-    ready: bool = False
+    cache: Cache
+    access: AccessReviewer
+    started: bool = False
+
+    def ready(self) -> bool:
+        """Every reachable cluster's informers have listed once."""
+        if not self.started:
+            return False
+        reachable = [i.name for i in self.monitor.cluster_infos() if i.reachable]
+        return all(self.cache.clusters[name].synced for name in reachable)
+
+    async def graph_for(self, viewer: Viewer) -> Graph:
+        access = ViewerAccess(self.access, viewer, self.cache)
+        await access.prepare()
+        return Graph(self.cache, access)
 
     async def close(self) -> None:
+        await self.cache.stop()
         await self.monitor.stop()
         for c in self.clusters:
             await c.client.close()
@@ -93,7 +111,11 @@ async def open_services(settings: Settings) -> Services:
     monitor = ClusterMonitor(handles, interval=settings.probe_interval)
     # Tokens are reviewed by the first configured cluster (the one whose users call us).
     reviewer = TokenReviewer(handles[0].client)
-    return Services(clusters=handles, monitor=monitor, reviewer=reviewer)
+    cache = Cache(handles)
+    access = AccessReviewer({h.name: h.client for h in handles})
+    return Services(
+        clusters=handles, monitor=monitor, reviewer=reviewer, cache=cache, access=access
+    )
 
 
 def _bearer(value: str | None) -> str | None:
@@ -169,6 +191,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         )
         if isinstance(request, WebSocket):
             context.extensions["upgrade_authorization"] = request.headers.get("authorization")
+        elif viewer is not None:
+            context.graph = await services.graph_for(viewer)
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> None:
@@ -180,10 +204,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             token = _bearer(upgrade if isinstance(upgrade, str) else None)
         if token is None:
             raise ConnectionRejectionError({"message": "a bearer token is required"})
+        services = self._services()
         try:
-            context.viewer = await self._services().reviewer.authenticate(token)
+            context.viewer = await services.reviewer.authenticate(token)
         except GatewayError as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
+        context.graph = await services.graph_for(context.viewer)
 
 
 def _should_mask(error: Any) -> bool:
@@ -198,7 +224,7 @@ def create_app(settings: Settings) -> Starlette:
 
     from schema import build_schema
 
-    schema = build_schema(extensions=[MaskErrors(should_mask_error=_should_mask)])
+    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=_should_mask)])
     graphql_app = GatewayGraphQL(schema, services)
 
     @contextlib.asynccontextmanager
@@ -207,7 +233,8 @@ def create_app(settings: Settings) -> Starlette:
         holder["services"] = svc
         await svc.monitor.probe_all()
         svc.monitor.start()
-        svc.ready = True
+        svc.cache.start()
+        svc.started = True
         log.info(
             "serving %d cluster(s): %s", len(svc.clusters), ", ".join(c.name for c in svc.clusters)
         )
@@ -221,14 +248,23 @@ def create_app(settings: Settings) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         svc = holder.get("services")
-        if svc is None or not svc.ready:
+        if svc is None:
             return JSONResponse({"status": "starting"}, status_code=503)
+        ready = svc.ready()
         infos = svc.monitor.cluster_infos()
         return JSONResponse(
             {
-                "status": "ready",
-                "clusters": {i.name: {"reachable": i.reachable, "error": i.error} for i in infos},
-            }
+                "status": "ready" if ready else "syncing",
+                "clusters": {
+                    i.name: {
+                        "reachable": i.reachable,
+                        "synced": svc.cache.clusters[i.name].synced,
+                        "error": i.error,
+                    }
+                    for i in infos
+                },
+            },
+            status_code=200 if ready else 503,
         )
 
     guarded = BearerAuth(graphql_app, services)

@@ -6,10 +6,14 @@ The server builds one ``RequestContext`` per request (or per WebSocket connectio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from core.errors import GatewayError
 from core.health import ClusterInfo
 from core.identity import Viewer
+
+if TYPE_CHECKING:
+    from resolvers.graph import Graph
 
 __all__ = ["ClusterDirectory", "ClusterInfo", "RequestContext", "Viewer"]
 
@@ -28,3 +32,10 @@ class RequestContext:
     extensions: dict[str, object] = field(default_factory=dict)
     # Set by the WebSocket transport from `connection_init` (strawberry writes it).
     connection_params: dict[str, object] | None = None
+    # The viewer's view of the shared cache; set once access has been decided.
+    graph: Graph | None = None
+
+    def require_graph(self) -> Graph:
+        if self.graph is None:
+            raise GatewayError("the gateway is still starting; try again in a moment")
+        return self.graph

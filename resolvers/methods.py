@@ -1,7 +1,7 @@
-"""How a backup is taken, and what that means for the person choosing it.
+"""What each way of taking a backup means for the person choosing it.
 
-Methods are derived from the addon task names a BackupConfiguration or BackupBlueprint
-runs, and from the components a Snapshot holds. The texts are shown by the database
+Which method a task or Snapshot is comes from ``resolvers.objects`` (task names,
+component names, drivers). The texts are shown by the database
 creation wizard to people deciding what to enable: they say plainly what happens to the
 database, its load, and what can be recovered afterwards.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from resolvers import objects
 
 LOGICAL = "LOGICAL"
 PHYSICAL = "PHYSICAL"
@@ -116,58 +117,21 @@ TEXTS: dict[str, MethodText] = {
     ),
 }
 
-# Snapshot component keys (apis/constant.go and the archivers' log components).
-COMPONENTS = {
-    "dump": LOGICAL,
-    "physical": PHYSICAL,
-    "volumesnapshot": VOLUME_SNAPSHOT,
-    "manifest": MANIFEST,
-    "wal": CONTINUOUS,
-    "log": CONTINUOUS,
-}
+
+@dataclass(frozen=True)
+class MethodInfo:
+    method: str
+    tasks: list[str]
+    text: MethodText
 
 
-def method_of_task(task: str) -> str:
-    """Classify an addon task name (logical-backup, physical-backup-restore, ...)."""
-    name = task.lower()
-    if "manifest" in name:
-        return MANIFEST
-    if "volume-snapshot" in name or "volumesnapshot" in name or "csi-snapshot" in name:
-        return VOLUME_SNAPSHOT
-    if "physical" in name:
-        return PHYSICAL
-    if name in ("wal-backup", "log-backup", "binlog-backup", "oplog-backup"):
-        return CONTINUOUS
-    # logical-backup and the engine-specific dump tasks (etcd-backup, dashboard-backup,
-    # *-metadata-storage-backup) all export data through the engine.
-    return LOGICAL
-
-
-def sort_methods(methods: Iterable[str]) -> list[str]:
-    found = set(methods)
-    return [m for m in ORDER if m in found]
-
-
-def methods_of_tasks(tasks: Iterable[str]) -> list[str]:
-    return sort_methods(method_of_task(t) for t in tasks)
-
-
-def methods_of_snapshot(raw: dict[str, Any]) -> list[str]:
-    spec = raw.get("spec") or {}
-    if spec.get("type") == "IncrementalBackup":
-        return [CONTINUOUS]
-    components = (raw.get("status") or {}).get("components") or {}
-    found = []
-    for name in components:
-        method = COMPONENTS.get(str(name))
-        if method is None:
-            # Per-replica log components (MongoDB shards and replicas) are log shipping.
-            method = CONTINUOUS if ("wal" in str(name) or "log" in str(name)) else LOGICAL
-        found.append(method)
-    return sort_methods(found)
-
-
-def session_tasks(session: dict[str, Any]) -> list[str]:
-    """Task names of one BackupConfiguration/BackupBlueprint session's addon."""
-    addon = session.get("addon") or {}
-    return [str(t.get("name")) for t in addon.get("tasks") or [] if t.get("name")]
+def method_infos(tasks: Iterable[str]) -> list[MethodInfo]:
+    """One entry per method the tasks implement, in enum order, with the tasks behind it."""
+    by_method: dict[str, list[str]] = {}
+    for task in tasks:
+        method = objects.method_for_task(task)
+        if method is not None and task not in by_method.setdefault(method, []):
+            by_method[method].append(task)
+    return [
+        MethodInfo(method=m, tasks=by_method[m], text=TEXTS[m]) for m in ORDER if m in by_method
+    ]

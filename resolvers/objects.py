@@ -334,8 +334,25 @@ _TASK_METHODS = {
 
 
 def method_for_task(task: str) -> str | None:
-    """The backup method an addon backup task implements, if it is a known one."""
-    return _TASK_METHODS.get(task)
+    """The backup method an addon backup task implements, if it is a backup task.
+
+    Besides the four generic names, addons have engine-specific dump tasks
+    (``etcd-backup``, ``dashboard-backup``, ``*-metadata-storage-backup``): they export
+    data through the engine, which is a logical backup.
+    """
+    known = _TASK_METHODS.get(task)
+    if known is not None:
+        return known
+    name = task.lower()
+    if "manifest" in name:
+        return "MANIFEST"
+    if "volume-snapshot" in name or "volumesnapshot" in name:
+        return "VOLUME_SNAPSHOT"
+    if "physical" in name:
+        return "PHYSICAL"
+    if name.endswith("-backup"):
+        return "LOGICAL"
+    return None
 
 
 def snapshot_methods(raw: Raw) -> list[str]:
@@ -373,7 +390,9 @@ _PLACEHOLDER = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_.-]*)")
 
 
 def placeholders(value: object) -> list[str]:
-    """``${name}`` variables anywhere inside ``value``, in first-seen order, without repeats.
+    """``${name}`` variables anywhere inside ``value``, sorted, without repeats.
+
+    Sorted because the API server's JSON key order is not meaningful to a user.
 
     BackupBlueprints use them for values the user supplies through
     ``variables.kubestash.com/<name>`` annotations (for example ``${schedule}``).
@@ -392,7 +411,7 @@ def placeholders(value: object) -> list[str]:
                 walk(item)
 
     walk(value)
-    return list(seen)
+    return sorted(seen)
 
 
 # ---------------------------------------------------------------------------

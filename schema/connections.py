@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers import lists
+from resolvers.graph import Graph, Item
+from resolvers.paging import paginate
+from schema.build import connection, snapshot_query
 from schema.common import ClusterError, PageInfo
 from schema.databases import Database
+from schema.enums import SortOrder
+from schema.inputs import SnapshotFilter
 from schema.sessions import BackupSession, RestoreSession
 from schema.storage import Repository, Snapshot
 
@@ -88,3 +94,34 @@ class RestoreSessionConnection:
     page_info: PageInfo
     total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+
+
+def snapshot_connection(
+    graph: Graph,
+    items: list[Item],
+    *,
+    filter: SnapshotFilter | None,
+    order_by: SortOrder | None,
+    first: int | None,
+    after: str | None,
+) -> SnapshotConnection:
+    """A page of snapshots already joined to one database or repository."""
+    query = snapshot_query(filter)
+    accept = lists.snapshot_filter(query)
+
+    def keep(item: Item) -> bool:
+        return (
+            accept(item)
+            and (query.clusters is None or item.cluster in query.clusters)
+            and (query.namespaces is None or item.namespace in query.namespaces)
+        )
+
+    descending = order_by == SortOrder.NEWEST_FIRST
+    page = paginate(
+        ((lists.snapshot_key(i), i) for i in items if keep(i)),
+        ordering="snapshots:desc" if descending else "snapshots:asc",
+        first=first,
+        after=after,
+        descending=descending,
+    )
+    return connection(page, [], connection_type=SnapshotConnection, edge_type=SnapshotEdge)

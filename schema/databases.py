@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 
-from core.errors import NotImplementedYet
-from resolvers import objects
+from resolvers import backup, lists, objects, policies, recovery
 from schema.arguments import After, First, OrderBy
+from schema.build import Info, connection, graph_of, maybe, wrap
 from schema.common import Condition, VolumeInfo, conditions_of
 from schema.enums import BackupHealth, DatabasePhase, SortOrder
 from schema.inputs import SnapshotFilter
@@ -123,8 +123,28 @@ class Database(Node, Resource):
         return conditions_of(self.raw)
 
     @strawberry.field(description="Whether and how this database is backed up.")
-    def backup(self) -> BackupStatus:
-        raise NotImplementedYet("Database.backup")
+    def backup(self, info: Info) -> BackupStatus:
+        graph = graph_of(info)
+        state = backup.backup_status(graph, self.item())
+        first_session = None
+        if state.blueprint is not None:
+            first_session = BackupPolicy(
+                raw=state.blueprint.raw, cluster_name=state.blueprint.cluster
+            )
+        return BackupStatus(
+            enabled=state.enabled,
+            via=state.via,
+            policy=first_session,
+            configuration=maybe(state.configuration),
+            schedule=state.schedule,
+            paused=state.paused,
+            retention_policy=maybe(state.retention),
+            last_session=maybe(state.last_session),
+            last_successful_snapshot=maybe(state.last_successful_snapshot),
+            next_scheduled_at=state.next_scheduled_at,
+            health=BackupHealth(state.health),
+            problems=list(state.problems),
+        )
 
     @strawberry.field(
         description="The archiver it uses for continuous backup (`spec.archiver.ref`)."
@@ -144,32 +164,73 @@ class Database(Node, Resource):
         )
 
     @strawberry.field(description="The times it can be recovered to, from continuous backup.")
-    def recovery_window(self) -> RecoveryWindow | None:
-        raise NotImplementedYet("Database.recoveryWindow")
+    def recovery_window(self, info: Info) -> RecoveryWindow | None:
+        window = recovery.recovery_window(graph_of(info), self.item())
+        if window is None:
+            return None
+        return RecoveryWindow(
+            start=window.start,
+            end=window.end,
+            lsn=window.lsn,
+            base_backups=[wrap(s) for s in window.base_backups],
+            healthy=window.healthy,
+            last_error=window.last_error,
+        )
 
     @strawberry.field(description="Backups of this database.")
     def snapshots(
         self,
+        info: Info,
         *,
         filter: SnapshotFilter | None = None,
         order_by: OrderBy = SortOrder.NEWEST_FIRST,
         first: First = None,
         after: After = None,
     ) -> Annotated[SnapshotConnection, strawberry.lazy("schema.connections")]:
-        raise NotImplementedYet("Database.snapshots")
+        from schema.connections import snapshot_connection
+
+        graph = graph_of(info)
+        item = self.item()
+        app = (item.resource.kind, item.namespace, item.name)
+        return snapshot_connection(
+            graph,
+            graph.related(item.cluster, "storage.kubestash.com", "Snapshot", "app", app),
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(description="Backup runs for this database, newest first.")
     def backup_sessions(
-        self, *, first: First = None, after: After = None
+        self, info: Info, *, first: First = None, after: After = None
     ) -> Annotated[BackupSessionConnection, strawberry.lazy("schema.connections")]:
-        raise NotImplementedYet("Database.backupSessions")
+        from schema.connections import BackupSessionConnection, BackupSessionEdge
+
+        page = lists.database_sessions(
+            graph_of(info), self.item(), "BackupSession", first=first, after=after
+        )
+        return connection(
+            page, [], connection_type=BackupSessionConnection, edge_type=BackupSessionEdge
+        )
 
     @strawberry.field(description="Restores into this database, newest first.")
     def restore_sessions(
-        self, *, first: First = None, after: After = None
+        self, info: Info, *, first: First = None, after: After = None
     ) -> Annotated[RestoreSessionConnection, strawberry.lazy("schema.connections")]:
-        raise NotImplementedYet("Database.restoreSessions")
+        from schema.connections import RestoreSessionConnection, RestoreSessionEdge
+
+        page = lists.database_sessions(
+            graph_of(info), self.item(), "RestoreSession", first=first, after=after
+        )
+        return connection(
+            page, [], connection_type=RestoreSessionConnection, edge_type=RestoreSessionEdge
+        )
 
     @strawberry.field(description="BackupBlueprints this database may use.")
-    def available_backup_policies(self) -> list[BackupPolicy]:
-        raise NotImplementedYet("Database.availableBackupPolicies")
+    def available_backup_policies(self, info: Info) -> list[BackupPolicy]:
+        item = self.item()
+        found = policies.backup_policies(
+            graph_of(info), item.cluster, item.namespace, item.resource.kind
+        )
+        return [BackupPolicy(raw=b.raw, cluster_name=b.cluster) for b in found]

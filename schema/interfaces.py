@@ -13,9 +13,11 @@ from typing import Any, ClassVar
 import strawberry
 
 from resolvers import objects
+from resolvers.graph import Item
 from resolvers.ids import GlobalRef
 from schema.common import ObjectRef
 from schema.scalars import JSON, json_object
+from watchers.informer import ResourceType
 
 
 class KubeObject:
@@ -42,6 +44,13 @@ class KubeObject:
             namespace=objects.namespace_of(self.raw),
             name=objects.name_of(self.raw),
         )
+
+    def item(self) -> Item:
+        """This object as the resolvers see it (for joins through the cache's indexes)."""
+        resource = ResourceType(
+            group=self.API_GROUP, version="", plural="", kind=self.object_kind()
+        )
+        return Item(self.cluster_name, self.raw, resource)
 
     def object_ref(self) -> ObjectRef:
         return ObjectRef.from_global(self.global_ref())

@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import strawberry
 
-from core.errors import NotImplementedYet
-from resolvers import objects
+from resolvers import objects, policies
+from schema.build import Info, graph_of, location_visible, method_info
 from schema.enums import BackupMethod, UsageScope
 from schema.interfaces import Node, Resource
 from schema.storage import BackupStorage, RetentionPolicy
@@ -24,6 +24,13 @@ class BackupMethodInfo:
     )
     performance_impact: str = strawberry.field(description="Load it puts on the database.")
     recoverability: str = strawberry.field(description="What can be restored from it.")
+    may_restart_database: bool = strawberry.field(
+        default=False,
+        description=(
+            "Whether setting this method up may make the database briefly unavailable "
+            "(for example a restart to turn on log archiving)."
+        ),
+    )
 
 
 @strawberry.type(description="One session a backup policy would set up.")
@@ -48,7 +55,7 @@ class BackupPolicy(Node, Resource):
 
     @strawberry.field(description="Backup methods its sessions use, with their trade-offs.")
     def methods(self) -> list[BackupMethodInfo]:
-        raise NotImplementedYet("BackupPolicy.methods")
+        return [method_info(m) for m in policies.blueprint_methods(self.item())]
 
     @strawberry.field(description="Sessions from `spec.backupConfigurationTemplate.sessions`.")
     def sessions(self) -> list[BackupPolicySession]:
@@ -68,12 +75,40 @@ class BackupPolicy(Node, Resource):
         return result
 
     @strawberry.field(description="The RetentionPolicy its backends use.")
-    def retention_policy(self) -> RetentionPolicy | None:
-        raise NotImplementedYet("BackupPolicy.retentionPolicy")
+    def retention_policy(self, info: Info) -> RetentionPolicy | None:
+        # A policy summary: shown to whoever may use the blueprint, like the blueprint.
+        item = self.item()
+        found = policies.lookup(
+            graph_of(info),
+            item.cluster,
+            "storage.kubestash.com",
+            "RetentionPolicy",
+            policies.first_backend_ref(item, "retentionPolicy"),
+        )
+        return RetentionPolicy(raw=found.raw, cluster_name=found.cluster) if found else None
 
-    @strawberry.field(description="Null where the viewer may not read the storage.")
-    def storage(self) -> BackupStorage | None:
-        raise NotImplementedYet("BackupPolicy.storage")
+    @strawberry.field(
+        description=(
+            "The BackupStorage it writes to, as a summary (name, provider); its `location` "
+            "is null unless the viewer may read that BackupStorage."
+        )
+    )
+    def storage(self, info: Info) -> BackupStorage | None:
+        item = self.item()
+        found = policies.lookup(
+            graph_of(info),
+            item.cluster,
+            "storage.kubestash.com",
+            "BackupStorage",
+            policies.first_backend_ref(item, "storageRef"),
+        )
+        if found is None:
+            return None
+        return BackupStorage(
+            raw=found.raw,
+            cluster_name=found.cluster,
+            location_visible=location_visible(info, found),
+        )
 
     @strawberry.field(description="Which namespaces may use it (`spec.usagePolicy`).")
     def usage(self) -> UsageScope:

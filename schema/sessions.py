@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
-from core.errors import NotImplementedYet
-from resolvers import objects
+from resolvers import joins, objects
+from schema.build import Info, graph_of, of, wrap
 from schema.common import Condition, ObjectRef, conditions_of
 from schema.enums import BackupSessionPhase, RestoreSessionPhase
 from schema.interfaces import Node, Resource
@@ -90,20 +90,24 @@ class BackupSession(Node, Resource):
         return objects.str_at(self.raw, "spec", "session")
 
     @strawberry.field(description="The BackupConfiguration that invoked it (`spec.invoker`).")
-    def configuration(self) -> BackupConfiguration | None:
-        raise NotImplementedYet("BackupSession.configuration")
+    def configuration(self, info: Info) -> BackupConfiguration | None:
+        return of(BackupConfiguration, joins.session_configuration(graph_of(info), self.item()))
 
     @strawberry.field(description="The database it backed up.")
-    def database(self) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
-        raise NotImplementedYet("BackupSession.database")
+    def database(
+        self, info: Info
+    ) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
+        from schema.databases import Database
+
+        return of(Database, joins.session_database(graph_of(info), self.item()))
 
     @strawberry.field(description="How long it took (`status.duration`).")
     def duration(self) -> str | None:
         return objects.str_at(self.raw, "status", "duration")
 
     @strawberry.field(description="Snapshots it produced (`status.snapshots`).")
-    def snapshots(self) -> list[Snapshot]:
-        raise NotImplementedYet("BackupSession.snapshots")
+    def snapshots(self, info: Info) -> list[Snapshot]:
+        return [wrap(i) for i in joins.session_snapshots(graph_of(info), self.item())]
 
     @strawberry.field(description="Whether this run was a retry (`status.retried`).")
     def retried(self) -> bool | None:
@@ -151,16 +155,18 @@ class RestoreSession(Node, Resource):
         return _target_ref(self.raw, cluster=self.cluster_name)
 
     @strawberry.field(description="The database restored into, if the viewer may see it.")
-    def target(self) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
-        raise NotImplementedYet("RestoreSession.target")
+    def target(self, info: Info) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
+        from schema.databases import Database
+
+        return of(Database, joins.target_database(graph_of(info), self.item()))
 
     @strawberry.field(description="The snapshot restored from (`spec.dataSource.snapshot`).")
-    def snapshot(self) -> Snapshot | None:
-        raise NotImplementedYet("RestoreSession.snapshot")
+    def snapshot(self, info: Info) -> Snapshot | None:
+        return of(Snapshot, joins.restore_snapshot(graph_of(info), self.item()))
 
     @strawberry.field(description="The repository restored from (`spec.dataSource.repository`).")
-    def repository(self) -> Repository | None:
-        raise NotImplementedYet("RestoreSession.repository")
+    def repository(self, info: Info) -> Repository | None:
+        return of(Repository, joins.restore_repository(graph_of(info), self.item()))
 
     @strawberry.field(
         description=(

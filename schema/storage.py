@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
-from core.errors import NotImplementedYet
-from resolvers import objects
+from resolvers import joins, objects
 from schema.arguments import After, First, OrderBy
+from schema.build import Info, graph_of, location_visible, of
 from schema.common import ObjectRef, RetentionCounts, StorageLocation
 from schema.enums import BackupMethod, SnapshotPhase, SnapshotType, SortOrder, UsageScope
 from schema.inputs import SnapshotFilter
@@ -77,8 +77,7 @@ class BackupStorage(Node, Resource):
 
     @strawberry.field(description="Null unless the viewer may get this BackupStorage.")
     def location(self) -> StorageLocation | None:
-        if self.location_visible is None:
-            raise NotImplementedYet("BackupStorage.location")
+        # Unknown (None) is treated as "no": locations leak where buckets are.
         if not self.location_visible:
             return None
         return storage_location(self.raw)
@@ -171,8 +170,12 @@ class Repository(Node, Resource):
         return _database_ref(self.raw, cluster=self.cluster_name)
 
     @strawberry.field(description="The database backed up here, if the viewer may see it.")
-    def database(self) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
-        raise NotImplementedYet("Repository.database")
+    def database(
+        self, info: Info
+    ) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
+        from schema.databases import Database
+
+        return of(Database, joins.app_database(graph_of(info), self.item()))
 
     @strawberry.field(description="The BackupStorage this repository lives in (`spec.storageRef`).")
     def storage_ref(self) -> ObjectRef | None:
@@ -191,8 +194,15 @@ class Repository(Node, Resource):
         )
 
     @strawberry.field(description="The BackupStorage this repository lives in.")
-    def storage(self) -> BackupStorage | None:
-        raise NotImplementedYet("Repository.storage")
+    def storage(self, info: Info) -> BackupStorage | None:
+        found = joins.repository_storage(graph_of(info), self.item())
+        if found is None:
+            return None
+        return BackupStorage(
+            raw=found.raw,
+            cluster_name=found.cluster,
+            location_visible=location_visible(info, found),
+        )
 
     @strawberry.field(description="Directory inside the BackupStorage (`spec.path`).")
     def path(self) -> str | None:
@@ -227,13 +237,24 @@ class Repository(Node, Resource):
     @strawberry.field(description="Snapshots in this repository.")
     def snapshots(
         self,
+        info: Info,
         *,
         filter: SnapshotFilter | None = None,
         order_by: OrderBy = SortOrder.NEWEST_FIRST,
         first: First = None,
         after: After = None,
     ) -> Annotated[SnapshotConnection, strawberry.lazy("schema.connections")]:
-        raise NotImplementedYet("Repository.snapshots")
+        from schema.connections import snapshot_connection
+
+        graph = graph_of(info)
+        return snapshot_connection(
+            graph,
+            joins.repository_snapshots(graph, self.item()),
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+        )
 
 
 @strawberry.type(description="One component of a snapshot (`status.components.<name>`), e.g. dump.")
@@ -307,19 +328,26 @@ class Snapshot(Node, Resource):
         ]
 
     @strawberry.field(description="The repository holding this snapshot.")
-    def repository(self) -> Repository | None:
-        raise NotImplementedYet("Snapshot.repository")
+    def repository(self, info: Info) -> Repository | None:
+        return of(Repository, joins.snapshot_repository(graph_of(info), self.item()))
 
     @strawberry.field(description="The database this is a backup of (`spec.appRef`).")
     def database_ref(self) -> ObjectRef | None:
         return _database_ref(self.raw, cluster=self.cluster_name)
 
     @strawberry.field(description="The database this is a backup of, if the viewer may see it.")
-    def database(self) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
-        raise NotImplementedYet("Snapshot.database")
+    def database(
+        self, info: Info
+    ) -> Annotated[Database, strawberry.lazy("schema.databases")] | None:
+        from schema.databases import Database
+
+        return of(Database, joins.app_database(graph_of(info), self.item()))
 
     @strawberry.field(description="The backup run that produced it (`spec.backupSession`).")
     def backup_session(
         self,
+        info: Info,
     ) -> Annotated[BackupSession, strawberry.lazy("schema.sessions")] | None:
-        raise NotImplementedYet("Snapshot.backupSession")
+        from schema.sessions import BackupSession
+
+        return of(BackupSession, joins.snapshot_session(graph_of(info), self.item()))

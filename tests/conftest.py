@@ -10,6 +10,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox.controlplane import Sandbox, start_sandbox
+from server import Settings
+from tests.helpers import Gateway, free_port, run_gateway, stop_gateway
 
 REPO = Path(__file__).resolve().parents[1]
 CONTRACT_DIR = REPO.parent / "shared" / "contract"
@@ -30,3 +32,14 @@ async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[San
 def unique() -> str:
     """A suffix that keeps each test's objects apart (namespaces are never deleted here)."""
     return os.urandom(3).hex()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def gateway(sandbox: Sandbox) -> AsyncIterator[Gateway]:
+    """StashQL serving both sandbox clusters (as the gateway's own identity)."""
+    settings = Settings(kubeconfig=sandbox.kubeconfig, all_contexts=True, port=free_port())
+    server, task = await run_gateway(settings)
+    try:
+        yield Gateway(f"http://127.0.0.1:{settings.port}", sandbox)
+    finally:
+        await stop_gateway(server, task)

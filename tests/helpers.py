@@ -36,3 +36,93 @@ async def ensure_namespace(
         body["metadata"]["labels"] = labels
     r = await admin.post("/api/v1/namespaces", json=body)
     assert r.status_code in (201, 409), r.text
+
+
+class Gateway:
+    """A running StashQL server on loopback, queried over real HTTP."""
+
+    def __init__(self, url: str, sandbox: Sandbox) -> None:
+        self.url = url
+        self.sandbox = sandbox
+
+    async def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: str = "admin",
+        expect_errors: bool = False,
+    ) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            r = await client.post(
+                self.url + "/graphql",
+                json={"query": query, "variables": variables or {}},
+                headers={"Authorization": f"Bearer {self.sandbox.tokens[user]}"},
+            )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if not expect_errors:
+            assert not body.get("errors"), body.get("errors")
+        return body
+
+
+async def run_gateway(settings: Any) -> tuple[Any, Any]:
+    """Start ``server.create_app(settings)`` under uvicorn; return (server, task) once ready."""
+    import asyncio
+
+    import uvicorn
+
+    from server import create_app
+
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{settings.port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            if task.done():
+                task.result()
+            try:
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    return server, task
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("gateway not ready in 30 s")
+
+
+async def stop_gateway(server: Any, task: Any) -> None:
+    server.should_exit = True
+    await task
+
+
+async def seed(sandbox: Sandbox, objects: list[dict[str, Any]], *, cluster: int = 0) -> None:
+    """Apply objects as admin, with their status written the way operators write it."""
+    from kube.manifests import Discovery, apply_manifest
+
+    client = sandbox.client(cluster)
+    discovery = Discovery(client)
+    try:
+        for obj in objects:
+            await apply_manifest(
+                client, discovery, obj, field_manager="stashql-tests", with_status=True
+            )
+    finally:
+        await client.close()
+
+
+async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
+    """Poll an async ``check`` until it returns a truthy value (informers are eventual)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last: Any = None
+    while loop.time() < end:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -142,6 +142,12 @@ class ClusterCache:
     def informer(self, group: str, kind: str) -> Informer | None:
         return self.informers.get((group, kind))
 
+    def informers_by_plural(self, group: str, plural: str) -> Informer | None:
+        for informer in self.informers.values():
+            if informer.resource.group == group and informer.resource.plural == plural:
+                return informer
+        return None
+
     def informers_in(self, group: str) -> list[Informer]:
         return [i for (g, _), i in self.informers.items() if g == group]
 

@@ -42,8 +42,9 @@ def product() -> graphql.GraphQLSchema:
 
 
 def test_contract_folder_has_files() -> None:
-    if not CONTRACT_DIR.is_dir():
-        pytest.skip(f"no contract folder at {CONTRACT_DIR} (run from the full workspace)")
+    # A missing contract must fail, not skip: otherwise the superset check silently
+    # stops guarding the public API. The checkout is expected beside ../shared/.
+    assert CONTRACT_DIR.is_dir(), f"no contract folder at {CONTRACT_DIR}: check out beside shared/"
     assert _contract_files(), f"no *.graphql files in {CONTRACT_DIR}"
 
 

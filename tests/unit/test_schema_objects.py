@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 import schema
 from resolvers import objects
 from resolvers.context import ClusterInfo, RequestContext, Viewer
-from resolvers.ids import GlobalRef, decode_id, encode_id
+from resolvers.ids import GlobalRef, decode_id
 from schema import enums
 from schema.databases import Database
 from schema.policies import BackupPolicy
@@ -324,47 +324,7 @@ async def test_clusters_report_health_of_every_configured_cluster() -> None:
 
 
 # ---------------------------------------------------------------------------
-# Fields not built yet say so clearly
-
-
-@pytest.mark.parametrize(
-    ("query", "field_name"),
-    [
-        ("{ databases { totalCount } }", "Query.databases"),
-        ('{ database(ref: {namespace: "demo", name: "pg"}) { name } }', "Query.database"),
-        ("{ snapshots(orderBy: OLDEST_FIRST, first: 5) { totalCount } }", "Query.snapshots"),
-        ("{ repositories { totalCount } }", "Query.repositories"),
-        ("{ backupSessions { totalCount } }", "Query.backupSessions"),
-        ("{ restoreSessions { totalCount } }", "Query.restoreSessions"),
-        (
-            '{ backupPolicies(namespace: "demo", databaseKind: "Postgres") { name } }',
-            "Query.backupPolicies",
-        ),
-        ('{ retentionPolicies(namespace: "demo") { name } }', "Query.retentionPolicies"),
-        ('{ backupStorages(namespace: "demo") { name } }', "Query.backupStorages"),
-        ('{ backupMethods(databaseKind: "Postgres") { method } }', "Query.backupMethods"),
-    ],
-)
-async def test_unbuilt_root_fields_answer_not_implemented(query: str, field_name: str) -> None:
-    result = await execute(query)
-    # A nullable field answers null beside its error; a non-null one nulls the root.
-    assert not any((result.data or {}).values())
-    assert result.errors is not None
-    [error] = result.errors
-    assert error.extensions == {"code": "NOT_IMPLEMENTED"}
-    assert error.message.startswith(f"{field_name} is not implemented yet")
-
-
-async def test_one_unbuilt_field_does_not_hide_the_others() -> None:
-    result = await execute("{ viewer { username } databases { totalCount } }")
-    assert result.data is None  # databases is non-null, so the error nulls the root
-    assert error_codes(result) == {"databases": "NOT_IMPLEMENTED"}
-
-    result = await execute(
-        '{ viewer { username } database(ref: {namespace: "d", name: "x"}) { name } }'
-    )
-    assert result.data == {"viewer": {"username": "alice@example.com"}, "database": None}
-    assert error_codes(result) == {"database": "NOT_IMPLEMENTED"}
+# Bad input is refused before anything is read
 
 
 async def test_node_rejects_garbage_ids_before_anything_else() -> None:
@@ -372,12 +332,6 @@ async def test_node_rejects_garbage_ids_before_anything_else() -> None:
     assert error_codes(result) == {"node": "BAD_USER_INPUT"}
     assert result.errors is not None
     assert "is not a valid StashQL ID" in result.errors[0].message
-
-    valid = encode_id(
-        cluster="prod", api_group="kubedb.com", kind="Postgres", namespace="demo", name="pg"
-    )
-    result = await execute("query($id: ID!) { node(id: $id) { id } }", {"id": valid})
-    assert error_codes(result) == {"node": "NOT_IMPLEMENTED"}
 
 
 @pytest.mark.parametrize(
@@ -529,25 +483,6 @@ async def test_odd_component_phases_read_as_null_not_errors() -> None:
     assert data["snapshot"] == {
         "methods": ["VOLUME_SNAPSHOT"],
         "components": [{"name": "volumesnapshot", "phase": None, "driver": "VolumeSnapshotter"}],
-    }
-
-
-async def test_joined_fields_of_an_object_say_not_implemented() -> None:
-    result = await strawberry.Schema(query=ObjectsQuery).execute(
-        "{ snapshot { name repository { name } database { name } } }",
-        context_value={"snapshot": SNAPSHOT},
-    )
-    assert result.data == {
-        "snapshot": {"name": SNAPSHOT["metadata"]["name"], "repository": None, "database": None}
-    }
-    assert error_codes(result) == {
-        "snapshot.repository": "NOT_IMPLEMENTED",
-        "snapshot.database": "NOT_IMPLEMENTED",
-    }
-    assert result.errors is not None
-    assert {e.message.split(" ")[0] for e in result.errors} == {
-        "Snapshot.repository",
-        "Snapshot.database",
     }
 
 
@@ -859,10 +794,12 @@ async def test_storage_location_is_hidden_unless_the_viewer_may_get_it() -> None
     )
     assert data["storage"] == {"location": None}
 
+    # Undecided counts as "no": a location is shown only when access was granted.
     result = await strawberry.Schema(query=ObjectsQuery).execute(
         "{ storage { location { bucket } } }", context_value={"storage": STORAGE}
     )
-    assert error_codes(result) == {"storage.location": "NOT_IMPLEMENTED"}
+    assert result.errors is None
+    assert result.data == {"storage": {"location": None}}
 
 
 def test_no_secret_names_leak_into_the_schema() -> None:
@@ -996,7 +933,7 @@ async def test_backup_policy_reads_sessions_and_placeholders_from_the_blueprint(
     assert data["policy"] == {
         "name": "postgres-blueprint",
         "usage": "ALL",
-        "variables": ["schedule", "repoName", "namespace", "targetName"],
+        "variables": ["namespace", "repoName", "schedule", "targetName"],
         "sessions": [
             {
                 "name": "frequent-backup",

@@ -1,0 +1,386 @@
+"""The root lists and the nested ones: filter, sort globally across clusters, page.
+
+Orderings (each has its own cursor tag, so a cursor cannot be replayed on another list):
+- databases and repositories: cluster, namespace, name (and kind);
+- snapshots: snapshot time (creation time until one is set), newest first by default;
+- backup and restore sessions: creation time, newest first.
+Ties are broken by cluster, namespace and name, so the order is total and stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from resolvers import objects
+from resolvers.backup import backup_health
+from resolvers.graph import Graph, Item, Scan
+from resolvers.paging import Page, SortKey, paginate
+from resolvers.selectors import Selector, parse_selector
+from watchers.cache import ClusterProblem
+from watchers.indexes import CORE, KUBEDB, STORAGE
+
+# Bounds on filter input: lists in filters are matched against every object.
+MAX_FILTER_VALUES = 100
+
+
+@dataclass(frozen=True)
+class RefQuery:
+    """A database named in a filter (ObjectRefInput)."""
+
+    namespace: str
+    name: str
+    cluster: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseQuery:
+    clusters: list[str] | None = None
+    namespaces: list[str] | None = None
+    kinds: list[str] | None = None
+    phases: list[str] | None = None
+    backup_health: list[str] | None = None
+    name_contains: str | None = None
+    label_selector: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotQuery:
+    clusters: list[str] | None = None
+    namespaces: list[str] | None = None
+    database: RefQuery | None = None
+    repository: str | None = None
+    types: list[str] | None = None
+    phases: list[str] | None = None
+    methods: list[str] | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    clusters: list[str] | None = None
+    namespaces: list[str] | None = None
+    name_contains: str | None = None
+    label_selector: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    clusters: list[str] | None = None
+    namespaces: list[str] | None = None
+    database: RefQuery | None = None
+    phases: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    page: Page[Item]
+    problems: list[ClusterProblem]
+
+
+def _bounded(values: list[str] | None, name: str) -> list[str] | None:
+    from core.errors import InvalidInput
+
+    if values is not None and len(values) > MAX_FILTER_VALUES:
+        raise InvalidInput(
+            f"filter `{name}` lists {len(values)} values; at most {MAX_FILTER_VALUES} are allowed",
+            extensions={"argument": name},
+        )
+    return values
+
+
+def _selector(text: str | None) -> Selector | None:
+    return parse_selector(text) if text else None
+
+
+def _time_of(raw: dict[str, Any], *path: str) -> str:
+    # Kubernetes writes RFC 3339 UTC ("...Z") everywhere, so the strings sort as times.
+    value = objects.dig(raw, *path)
+    return value if isinstance(value, str) else ""
+
+
+def name_key(item: Item) -> SortKey:
+    return (item.cluster, item.namespace, item.name, item.resource.kind)
+
+
+def snapshot_time(raw: dict[str, Any]) -> str:
+    return _time_of(raw, "status", "snapshotTime") or _time_of(raw, "metadata", "creationTimestamp")
+
+
+def snapshot_key(item: Item) -> SortKey:
+    return (snapshot_time(item.raw), item.cluster, item.namespace, item.name)
+
+
+def created_key(item: Item) -> SortKey:
+    return (
+        _time_of(item.raw, "metadata", "creationTimestamp"),
+        item.cluster,
+        item.namespace,
+        item.name,
+    )
+
+
+def _page(
+    items: Iterable[Item],
+    key: Callable[[Item], SortKey],
+    *,
+    ordering: str,
+    first: int | None,
+    after: str | None,
+    descending: bool,
+) -> Page[Item]:
+    return paginate(
+        ((key(i), i) for i in items),
+        ordering=ordering,
+        first=first,
+        after=after,
+        descending=descending,
+    )
+
+
+def _contains(item: Item, needle: str | None) -> bool:
+    return needle is None or needle.lower() in item.name.lower()
+
+
+def _labels_match(item: Item, selector: Selector | None) -> bool:
+    return selector is None or selector.matches(objects.labels_of(item.raw))
+
+
+# ------------------------------------------------------------------ databases
+
+
+def databases(
+    graph: Graph, query: DatabaseQuery, *, first: int | None, after: str | None
+) -> Listing:
+    kinds = _bounded(query.kinds, "kinds")
+    phases = set(_bounded(query.phases, "phases") or ())
+    health = set(_bounded(query.backup_health, "backupHealth") or ())
+    selector = _selector(query.label_selector)
+    scan = graph.scan(
+        KUBEDB,
+        None,
+        clusters=_bounded(query.clusters, "clusters"),
+        namespaces=_bounded(query.namespaces, "namespaces"),
+    )
+    kind_set = {k.lower() for k in kinds} if kinds else None
+
+    def matching() -> Iterator[Item]:
+        for item in scan:
+            if kind_set is not None and item.resource.kind.lower() not in kind_set:
+                continue
+            if phases and objects.database_phase(item.raw) not in phases:
+                continue
+            if not _contains(item, query.name_contains) or not _labels_match(item, selector):
+                continue
+            if health and backup_health(graph, item) not in health:
+                continue
+            yield item
+
+    page = _page(
+        matching(), name_key, ordering="databases", first=first, after=after, descending=False
+    )
+    return Listing(page=page, problems=scan.problems)
+
+
+def find_database(graph: Graph, ref: RefQuery) -> Item | None:
+    for cluster in [ref.cluster] if ref.cluster else graph.cluster_names():
+        if ref.kind:
+            found = graph.database(cluster, ref.kind, ref.namespace, ref.name)
+        else:
+            found = graph.get(cluster, KUBEDB, None, ref.namespace, ref.name)
+        if found is not None:
+            return found
+    return None
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+def _app_keys(graph: Graph, ref: RefQuery) -> list[tuple[str, tuple[str, str, str]]]:
+    """(cluster, app index key) pairs a database filter stands for."""
+    if ref.kind:
+        clusters = [ref.cluster] if ref.cluster else graph.cluster_names()
+        return [(c, (ref.kind, ref.namespace, ref.name)) for c in clusters]
+    found = find_database(graph, ref)
+    if found is None:
+        return []
+    return [(found.cluster, (found.resource.kind, found.namespace, found.name))]
+
+
+def snapshot_filter(query: SnapshotQuery) -> Callable[[Item], bool]:
+    types = set(_bounded(query.types, "types") or ())
+    phases = set(_bounded(query.phases, "phases") or ())
+    methods = set(_bounded(query.methods, "methods") or ())
+    after = query.taken_after.isoformat() if query.taken_after else None
+    before = query.taken_before.isoformat() if query.taken_before else None
+
+    def accept(item: Item) -> bool:
+        raw = item.raw
+        if query.repository and objects.dig(raw, "spec", "repository") != query.repository:
+            return False
+        if types and objects.snapshot_type(raw) not in types:
+            return False
+        if phases and objects.snapshot_phase(raw) not in phases:
+            return False
+        if methods and not methods & set(objects.snapshot_methods(raw)):
+            return False
+        if after or before:
+            when = objects.parse_time(snapshot_time(raw))
+            if when is None:
+                return False
+            if query.taken_after and when < query.taken_after:
+                return False
+            if query.taken_before and when > query.taken_before:
+                return False
+        return True
+
+    return accept
+
+
+def snapshots(
+    graph: Graph,
+    query: SnapshotQuery,
+    *,
+    first: int | None,
+    after: str | None,
+    descending: bool,
+) -> Listing:
+    accept = snapshot_filter(query)
+    if query.database is not None:
+        items: Iterable[Item] = [
+            i
+            for cluster, key in _app_keys(graph, query.database)
+            if query.clusters is None or cluster in query.clusters
+            for i in graph.related(cluster, STORAGE, "Snapshot", "app", key)
+            if query.namespaces is None or i.namespace in query.namespaces
+        ]
+        problems: list[ClusterProblem] = graph.scan(
+            STORAGE, "Snapshot", clusters=query.clusters
+        ).problems
+    else:
+        scan: Scan = graph.scan(
+            STORAGE,
+            "Snapshot",
+            clusters=_bounded(query.clusters, "clusters"),
+            namespaces=_bounded(query.namespaces, "namespaces"),
+        )
+        items, problems = scan, scan.problems
+    ordering = "snapshots:desc" if descending else "snapshots:asc"
+    page = _page(
+        (i for i in items if accept(i)),
+        snapshot_key,
+        ordering=ordering,
+        first=first,
+        after=after,
+        descending=descending,
+    )
+    return Listing(page=page, problems=problems)
+
+
+# ------------------------------------------------------------------ repositories
+
+
+def repositories(
+    graph: Graph, query: ResourceQuery, *, first: int | None, after: str | None
+) -> Listing:
+    selector = _selector(query.label_selector)
+    scan = graph.scan(
+        STORAGE,
+        "Repository",
+        clusters=_bounded(query.clusters, "clusters"),
+        namespaces=_bounded(query.namespaces, "namespaces"),
+    )
+    items = (i for i in scan if _contains(i, query.name_contains) and _labels_match(i, selector))
+    page = _page(
+        items, name_key, ordering="repositories", first=first, after=after, descending=False
+    )
+    return Listing(page=page, problems=scan.problems)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def _session_items(graph: Graph, kind: str, query: SessionQuery) -> tuple[Iterable[Item], Scan]:
+    scan = graph.scan(
+        CORE,
+        kind,
+        clusters=_bounded(query.clusters, "clusters"),
+        namespaces=_bounded(query.namespaces, "namespaces"),
+    )
+    phases = set(_bounded(query.phases, "phases") or ())
+    phase_of = (
+        objects.backup_session_phase if kind == "BackupSession" else objects.restore_session_phase
+    )
+    targets: set[tuple[str, tuple[str, str, str]]] | None = None
+    if query.database is not None:
+        targets = set(_app_keys(graph, query.database))
+
+    def matching() -> Iterator[Item]:
+        for item in scan:
+            if phases and phase_of(item.raw) not in phases:
+                continue
+            if targets is not None and not targets & set(session_targets(graph, item)):
+                continue
+            yield item
+
+    return matching(), scan
+
+
+def session_targets(graph: Graph, item: Item) -> list[tuple[str, tuple[str, str, str]]]:
+    """(cluster, app key) of the database a backup or restore session is about."""
+    if item.resource.kind == "RestoreSession":
+        ref = objects.typed_ref(
+            objects.dig(item.raw, "spec", "target"), default_namespace=item.namespace
+        )
+        if ref is None or not ref.kind:
+            return []
+        return [(item.cluster, (ref.kind, ref.namespace or item.namespace, ref.name))]
+    invoker = objects.mapping_at(item.raw, "spec", "invoker")
+    name = invoker.get("name")
+    if invoker.get("kind") != "BackupConfiguration" or not isinstance(name, str):
+        return []
+    bc = graph.get(item.cluster, CORE, "BackupConfiguration", item.namespace, name)
+    if bc is None:
+        return []
+    ref = objects.typed_ref(objects.dig(bc.raw, "spec", "target"), default_namespace=bc.namespace)
+    if ref is None or not ref.kind:
+        return []
+    return [(item.cluster, (ref.kind, ref.namespace or bc.namespace, ref.name))]
+
+
+def sessions(
+    graph: Graph, kind: str, query: SessionQuery, *, first: int | None, after: str | None
+) -> Listing:
+    items, scan = _session_items(graph, kind, query)
+    page = _page(
+        items, created_key, ordering=kind.lower(), first=first, after=after, descending=True
+    )
+    return Listing(page=page, problems=scan.problems)
+
+
+def database_sessions(
+    graph: Graph, database: Item, kind: str, *, first: int | None, after: str | None
+) -> Page[Item]:
+    """Backup or restore sessions of one database, newest first, through the indexes."""
+    app = (database.resource.kind, database.namespace, database.name)
+    if kind == "RestoreSession":
+        items = graph.related(database.cluster, CORE, "RestoreSession", "app", app)
+    else:
+        items = [
+            s
+            for bc in graph.related(database.cluster, CORE, "BackupConfiguration", "app", app)
+            for s in graph.related(
+                database.cluster,
+                CORE,
+                "BackupSession",
+                "invoker",
+                (bc.namespace, "BackupConfiguration", bc.name),
+            )
+        ]
+    return _page(
+        items, created_key, ordering=kind.lower(), first=first, after=after, descending=True
+    )

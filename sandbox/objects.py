@@ -1,0 +1,531 @@
+"""Builders for KubeDB and KubeStash objects as the real operators and users write them.
+
+Pure functions returning dicts (spec and, where the operator writes one, status), with
+the upstream field names. Tests, the demo seed and the operator simulator share them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+Obj = dict[str, Any]
+
+KUBEDB_V1 = "kubedb.com/v1"
+STORAGE_V1 = "storage.kubestash.com/v1alpha1"
+CORE_V1 = "core.kubestash.com/v1alpha1"
+ARCHIVER_V1 = "archiver.kubedb.com/v1alpha1"
+
+
+def ts(when: datetime) -> str:
+    """RFC 3339 in UTC with seconds, as Kubernetes writes metav1.Time."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(name: str, namespace: str | None, **extra: Any) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta.update({k: v for k, v in extra.items() if v})
+    return meta
+
+
+def condition(
+    kind: str,
+    status: bool | str,
+    *,
+    reason: str = "",
+    message: str = "",
+    at: datetime | None = None,
+) -> Obj:
+    value = status if isinstance(status, str) else ("True" if status else "False")
+    out: Obj = {"type": kind, "status": value, "lastTransitionTime": ts(at or datetime.now(UTC))}
+    if reason:
+        out["reason"] = reason
+    if message:
+        out["message"] = message
+    return out
+
+
+def database(
+    kind: str,
+    name: str,
+    namespace: str,
+    *,
+    version: str = "16.4",
+    phase: str | None = "Ready",
+    storage: str = "1Gi",
+    storage_class: str = "standard",
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    archiver: tuple[str, str] | None = None,
+    halted: bool = False,
+) -> Obj:
+    spec: Obj = {
+        "version": version,
+        "replicas": 1,
+        "storageType": "Durable",
+        "storage": {
+            "storageClassName": storage_class,
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": storage}},
+        },
+        "deletionPolicy": "Delete",
+    }
+    if halted:
+        spec["halted"] = True
+    if archiver:
+        spec["archiver"] = {"ref": {"namespace": archiver[0], "name": archiver[1]}}
+    obj: Obj = {
+        "apiVersion": KUBEDB_V1,
+        "kind": kind,
+        "metadata": _meta(name, namespace, annotations=annotations, labels=labels),
+        "spec": spec,
+    }
+    if phase:
+        ready = phase in ("Ready", "Critical")
+        obj["status"] = {
+            "phase": phase,
+            "observedGeneration": 1,
+            "conditions": [
+                condition(
+                    "ProvisioningStarted", True, reason="DatabaseProvisioningStartedSuccessfully"
+                ),
+                condition(
+                    "Provisioned", phase != "Provisioning", reason="DatabaseSuccessfullyProvisioned"
+                ),
+                condition(
+                    "AcceptingConnection", ready, reason="DatabaseAcceptingConnectionRequest"
+                ),
+                condition("Ready", ready, reason="AllReplicasReady"),
+            ],
+        }
+    return obj
+
+
+def usage(scope: str = "Same", selector: Obj | None = None) -> Obj:
+    allowed: Obj = {"from": scope}
+    if selector is not None:
+        allowed["selector"] = selector
+    return {"allowedNamespaces": allowed}
+
+
+def backup_storage(
+    name: str,
+    namespace: str,
+    *,
+    bucket: str = "stashql-backups",
+    prefix: str = "prod",
+    scope: str = "Same",
+    selector: Obj | None = None,
+    default: bool = False,
+    phase: str = "Ready",
+) -> Obj:
+    return {
+        "apiVersion": STORAGE_V1,
+        "kind": "BackupStorage",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "storage": {
+                "provider": "s3",
+                "s3": {
+                    "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                    "region": "eu-west-1",
+                    "bucket": bucket,
+                    "prefix": prefix,
+                    "secretName": f"{name}-credentials",
+                },
+            },
+            "usagePolicy": usage(scope, selector),
+            "default": default,
+            "deletionPolicy": "Delete",
+        },
+        "status": {
+            "phase": phase,
+            "totalSize": "0 B",
+            "conditions": [
+                condition("BackendInitialized", phase == "Ready", reason="BackendInitialized"),
+                condition("BackendSecretFound", True, reason="BackendSecretAvailable"),
+            ],
+        },
+    }
+
+
+def retention_policy(
+    name: str,
+    namespace: str,
+    *,
+    scope: str = "Same",
+    selector: Obj | None = None,
+    default: bool = False,
+    max_period: str = "30d",
+    last: int = 5,
+) -> Obj:
+    return {
+        "apiVersion": STORAGE_V1,
+        "kind": "RetentionPolicy",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "maxRetentionPeriod": max_period,
+            "successfulSnapshots": {"last": last, "daily": 7, "weekly": 4},
+            "failedSnapshots": {"last": 2},
+            "usagePolicy": usage(scope, selector),
+            "default": default,
+        },
+    }
+
+
+def session_spec(
+    *,
+    name: str = "full-backup",
+    schedule: str = "*/5 * * * *",
+    addon: str = "postgres-addon",
+    tasks: tuple[str, ...] = ("logical-backup", "manifest-backup"),
+    repository: str = "${repoName}",
+    backend: str = "s3-backend",
+) -> Obj:
+    return {
+        "name": name,
+        "scheduler": {
+            "schedule": schedule,
+            "jobTemplate": {"backoffLimit": 1},
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 1,
+        },
+        "sessionHistoryLimit": 3,
+        "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
+        "repositories": [{"name": repository, "backend": backend, "directory": f"/{repository}"}],
+    }
+
+
+def blueprint(
+    name: str,
+    namespace: str,
+    *,
+    kinds: tuple[str, ...] = ("Postgres",),
+    storage: tuple[str, str],
+    retention: tuple[str, str],
+    scope: str = "All",
+    selector: Obj | None = None,
+    sessions: list[Obj] | None = None,
+) -> Obj:
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupBlueprint",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "usagePolicy": usage(scope, selector),
+            "subjects": [{"apiVersion": KUBEDB_V1, "kind": k} for k in kinds],
+            "backupConfigurationTemplate": {
+                "deletionPolicy": "OnDelete",
+                "backends": [
+                    {
+                        "name": "s3-backend",
+                        "storageRef": {"namespace": storage[0], "name": storage[1]},
+                        "retentionPolicy": {"namespace": retention[0], "name": retention[1]},
+                    }
+                ],
+                "sessions": sessions
+                or [session_spec(schedule="${schedule}", repository="${repoName}")],
+            },
+        },
+    }
+
+
+def backup_configuration(
+    name: str,
+    db: Obj,
+    *,
+    storage: tuple[str, str],
+    retention: tuple[str, str],
+    schedule: str = "*/5 * * * *",
+    repository: str | None = None,
+    tasks: tuple[str, ...] = ("logical-backup", "manifest-backup"),
+    addon: str = "postgres-addon",
+    phase: str = "Ready",
+    labels: dict[str, str] | None = None,
+    next_schedule: datetime | None = None,
+) -> Obj:
+    ns = db["metadata"]["namespace"]
+    repo = repository or f"{db['metadata']['name']}-repo"
+    status: Obj = {
+        "phase": phase,
+        "targetFound": True,
+        "conditions": [
+            condition(
+                "ValidationPassed",
+                phase != "Invalid",
+                reason="ResourceValidationPassed"
+                if phase != "Invalid"
+                else "ResourceValidationFailed",
+                message="" if phase != "Invalid" else "backend storage not found",
+            )
+        ],
+        "sessions": [
+            {
+                "name": "full-backup",
+                "nextSchedule": ts(next_schedule or datetime.now(UTC) + timedelta(minutes=5)),
+                "conditions": [condition("SchedulerEnsured", True, reason="SchedulerEnsured")],
+            }
+        ],
+    }
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupConfiguration",
+        "metadata": _meta(name, ns, labels=labels),
+        "spec": {
+            "target": {
+                "apiGroup": "kubedb.com",
+                "kind": db["kind"],
+                "namespace": ns,
+                "name": db["metadata"]["name"],
+            },
+            "backends": [
+                {
+                    "name": "s3-backend",
+                    "storageRef": {"namespace": storage[0], "name": storage[1]},
+                    "retentionPolicy": {"namespace": retention[0], "name": retention[1]},
+                }
+            ],
+            "sessions": [
+                session_spec(schedule=schedule, repository=repo, tasks=tasks, addon=addon)
+            ],
+        },
+        "status": status,
+    }
+
+
+def repository(
+    db: Obj, name: str, *, storage: tuple[str, str], snapshots: int = 0, size: str = "0 B"
+) -> Obj:
+    ns = db["metadata"]["namespace"]
+    return {
+        "apiVersion": STORAGE_V1,
+        "kind": "Repository",
+        "metadata": _meta(name, ns),
+        "spec": {
+            "appRef": {
+                "apiGroup": "kubedb.com",
+                "kind": db["kind"],
+                "namespace": ns,
+                "name": db["metadata"]["name"],
+            },
+            "storageRef": {"namespace": storage[0], "name": storage[1]},
+            "path": f"/{ns}/{name}",
+            "deletionPolicy": "Delete",
+        },
+        "status": {
+            "phase": "Ready",
+            "integrity": True,
+            "snapshotCount": snapshots,
+            "size": size,
+            "conditions": [
+                condition("RepositoryInitialized", True, reason="RepositoryInitialized")
+            ],
+        },
+    }
+
+
+def backup_session(
+    name: str,
+    bc: Obj,
+    *,
+    phase: str = "Succeeded",
+    snapshots: list[str] | None = None,
+    repository: str = "",
+    duration: str = "31s",
+    error: str = "",
+) -> Obj:
+    ns = bc["metadata"]["namespace"]
+    status: Obj = {"phase": phase, "duration": duration, "totalSnapshots": len(snapshots or [])}
+    if snapshots:
+        status["snapshots"] = [
+            {
+                "name": s,
+                "phase": "Succeeded" if phase == "Succeeded" else phase,
+                "repository": repository,
+                "appRef": bc["spec"]["target"],
+            }
+            for s in snapshots
+        ]
+    if error:
+        status["conditions"] = [
+            condition(
+                "BackupExecutorEnsured", False, reason="FailedToEnsureBackupExecutor", message=error
+            )
+        ]
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupSession",
+        "metadata": _meta(name, ns),
+        "spec": {
+            "invoker": {
+                "apiGroup": "core.kubestash.com",
+                "kind": "BackupConfiguration",
+                "name": bc["metadata"]["name"],
+            },
+            "session": "full-backup",
+        },
+        "status": status,
+    }
+
+
+def snapshot(
+    name: str,
+    repo: Obj,
+    *,
+    session: str,
+    taken: datetime,
+    phase: str = "Succeeded",
+    size: str = "1.559 KiB",
+    components: dict[str, Obj] | None = None,
+    kind: str = "FullBackup",
+) -> Obj:
+    ns = repo["metadata"]["namespace"]
+    app = repo["spec"]["appRef"]
+    return {
+        "apiVersion": STORAGE_V1,
+        "kind": "Snapshot",
+        "metadata": _meta(
+            name,
+            ns,
+            labels={
+                "kubestash.com/repo-name": repo["metadata"]["name"],
+                "kubestash.com/app-ref-kind": app["kind"],
+                "kubestash.com/app-ref-name": app["name"],
+                "kubestash.com/app-ref-namespace": app["namespace"],
+            },
+        ),
+        "spec": {
+            "snapshotID": "01J" + name.upper().replace("-", "")[:23].ljust(23, "0"),
+            "type": kind,
+            "repository": repo["metadata"]["name"],
+            "session": "full-backup",
+            "backupSession": session,
+            "version": "v1",
+            "appRef": app,
+            "deletionPolicy": "Delete",
+        },
+        "status": {
+            "phase": phase,
+            "snapshotTime": ts(taken),
+            "lastUpdateTime": ts(taken),
+            "size": size,
+            "integrity": phase == "Succeeded",
+            "totalComponents": len(components or {}),
+            "components": components
+            if components is not None
+            else {
+                "dump": {
+                    "driver": "Restic",
+                    "phase": phase,
+                    "size": size,
+                    "duration": "12s",
+                    "path": "repository/v1/full-backup/dump",
+                },
+                "manifest": {
+                    "driver": "Restic",
+                    "phase": phase,
+                    "size": "1.2 KiB",
+                    "duration": "2s",
+                    "path": "repository/v1/full-backup/manifest",
+                },
+            },
+        },
+    }
+
+
+def log_snapshot(
+    name: str,
+    repo: Obj,
+    *,
+    start: datetime,
+    end: datetime,
+    component: str = "wal",
+    lsn: str | None = "0/5000060",
+    failure: str | None = None,
+) -> Obj:
+    stats: Obj = {
+        "start": ts(start),
+        "end": ts(end),
+        "totalSucceededCount": 42,
+        "lastSucceededStats": [{"start": ts(end - timedelta(minutes=1)), "end": ts(end)}],
+        "totalFailedCount": 1 if failure else 0,
+    }
+    if lsn and component == "wal":
+        stats["lsn"] = lsn
+    if failure:
+        stats["lastFailedStats"] = [
+            {"start": ts(end), "end": ts(end + timedelta(seconds=30)), "error": failure}
+        ]
+    return snapshot(
+        name,
+        repo,
+        session="",
+        taken=start,
+        size="48 MiB",
+        kind="IncrementalBackup",
+        components={component: {"driver": "WalG", "phase": "Running", "logStats": stats}},
+    )
+
+
+def restore_session(
+    name: str,
+    db: Obj,
+    *,
+    repository: str,
+    snapshot_name: str = "latest",
+    phase: str = "Running",
+    percent: str = "40%",
+) -> Obj:
+    ns = db["metadata"]["namespace"]
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "RestoreSession",
+        "metadata": _meta(name, ns),
+        "spec": {
+            "target": {
+                "apiGroup": "kubedb.com",
+                "kind": db["kind"],
+                "namespace": ns,
+                "name": db["metadata"]["name"],
+            },
+            "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
+            "addon": {"name": "postgres-addon", "tasks": [{"name": "logical-backup-restore"}]},
+        },
+        "status": {
+            "phase": phase,
+            "totalComponents": 1,
+            "components": {"dump": {"phase": phase, "progress": {"percentDone": percent}}},
+        },
+    }
+
+
+def addon(name: str, backup_tasks: tuple[str, ...], restore_tasks: tuple[str, ...]) -> Obj:
+    return {
+        "apiVersion": "addons.kubestash.com/v1alpha1",
+        "kind": "Addon",
+        "metadata": {"name": name},
+        "spec": {
+            "backupTasks": [
+                {
+                    "name": t,
+                    "function": f"{name}-{t}",
+                    "driver": "Restic",
+                    "executor": "Job",
+                    "singleton": True,
+                }
+                for t in backup_tasks
+            ],
+            "restoreTasks": [
+                {
+                    "name": t,
+                    "function": f"{name}-{t}",
+                    "driver": "Restic",
+                    "executor": "Job",
+                    "singleton": True,
+                }
+                for t in restore_tasks
+            ],
+        },
+    }
