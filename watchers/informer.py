@@ -167,6 +167,9 @@ class Informer:
             self._listeners.remove(listener)
 
     def start(self) -> None:
+        """Start, or restart after :meth:`stop`: a restart resumes the watch from the last
+        resourceVersion seen, and re-lists only if the server says that is too old."""
+        self._stopped = False
         if self._task is None:
             self._task = asyncio.create_task(
                 self.run(), name=f"informer {self.cluster} {self.resource.plural}"
@@ -238,7 +241,7 @@ class Informer:
 
     async def run(self) -> None:
         backoff = 0.5
-        need_list = True
+        need_list = not self.synced.is_set() or not self.resource_version
         while not self._stopped:
             try:
                 if need_list:
