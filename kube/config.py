@@ -6,13 +6,16 @@ plugins with refresh); we turn each context into a :class:`KubeClient`.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client import Configuration
+from kubernetes_asyncio.config import kube_config as k8s_kube_config
 
 from kube.client import KubeClient
 
@@ -28,6 +31,9 @@ class ClusterConfig:
     name: str
     server: str
     configuration: Any  # kubernetes_asyncio Configuration
+    # The kubeconfig loader, kept to refresh exec-plugin and OIDC credentials: the
+    # library loads them once and, outside in-cluster config, never refreshes them.
+    loader: Any = None
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         cfg = self.configuration
@@ -45,11 +51,30 @@ class ClusterConfig:
             ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
         return ctx
 
-    def client(self, *, connection_limit: int = 20, timeout: float = 15.0) -> KubeClient:
+    def client(
+        self, *, connection_limit: int = 20, timeout: float = 15.0, refresh_interval: float = 10.0
+    ) -> KubeClient:
         cfg = self.configuration
+        loader = self.loader
+        last_refresh = [time.monotonic()]
+        lock = asyncio.Lock()
 
         async def token() -> str | None:
-            # Calls the refresh hook (exec/OIDC plugins, projected SA tokens) when set.
+            if (
+                loader is not None
+                and time.monotonic() - last_refresh[0] >= refresh_interval
+                and _credential_expires(loader)
+            ):
+                async with lock:
+                    if time.monotonic() - last_refresh[0] >= refresh_interval:
+                        # Re-runs the exec plugin only when its credential has expired
+                        # (or expires within the library's skew), and refreshes OIDC
+                        # tokens; a static token costs nothing here.
+                        await loader._load_authentication()
+                        if hasattr(loader, "token"):
+                            cfg.api_key["BearerToken"] = loader.token
+                        last_refresh[0] = time.monotonic()
+            # Calls the refresh hook (projected service-account tokens) when set.
             value: str | None = await cfg.get_api_key_with_prefix("BearerToken")
             if value is None and "authorization" in cfg.api_key:
                 value = cfg.api_key["authorization"]
@@ -63,6 +88,22 @@ class ClusterConfig:
             connection_limit=connection_limit,
             timeout=timeout,
         )
+
+
+def _credential_expires(loader: Any) -> bool:
+    """Whether the context's credential can expire and should be re-checked.
+
+    An exec plugin's credential without ``expirationTimestamp`` is valid until the
+    server rejects it (the client-go contract); one with it is re-fetched once expired.
+    OIDC tokens carry their own expiry, which the loader checks before refreshing.
+    """
+    user = getattr(loader, "_user", None)
+    if user is None:
+        return False
+    if "exec" in user:
+        expiry = getattr(loader, "exec_plugin_expiry", None)
+        return expiry is not None and bool(k8s_kube_config._is_expired(expiry))
+    return "auth-provider" in user
 
 
 async def load_kubeconfig(
@@ -90,10 +131,12 @@ async def load_kubeconfig(
     clusters = []
     for name in chosen:
         cfg = Configuration()
-        await k8s_config.load_kube_config(
+        loader = await k8s_config.load_kube_config(
             config_file=str(path), context=name, client_configuration=cfg, persist_config=False
         )
-        clusters.append(ClusterConfig(name=name, server=str(cfg.host), configuration=cfg))
+        clusters.append(
+            ClusterConfig(name=name, server=str(cfg.host), configuration=cfg, loader=loader)
+        )
     return clusters
 
 

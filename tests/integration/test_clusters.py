@@ -264,3 +264,45 @@ async def test_pages_never_skip_or_repeat_while_objects_are_added(
     assert len(names) == len(set(names)), "an item was repeated"
     assert {s["metadata"]["name"] for s in stable} <= set(names), "an item was skipped"
     assert seen == sorted(seen, reverse=True), "the order broke across pages"
+
+
+def _counting_plugin(tmp_path: Path, token: str, *, expires: str | None) -> tuple[Path, Path]:
+    counter = tmp_path / "calls"
+    plugin = tmp_path / "counting-plugin"
+    status = {"token": token} | ({"expirationTimestamp": expires} if expires else {})
+    plugin.write_text(
+        f"#!{sys.executable}\n"
+        "import json, pathlib\n"
+        f"p = pathlib.Path({str(counter)!r})\n"
+        "p.write_text(str(int(p.read_text() or 0) + 1) if p.exists() else '1')\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+        f"'kind': 'ExecCredential', 'status': {status!r}}}))\n"
+    )
+    plugin.chmod(plugin.stat().st_mode | stat.S_IXUSR)
+    return plugin, counter
+
+
+@pytest.mark.parametrize(("expires", "calls"), [("2000-01-01T00:00:00Z", 3), (None, 1)])
+async def test_expiring_exec_credentials_are_refreshed(
+    sandbox: Sandbox, tmp_path: Path, expires: str | None, calls: int
+) -> None:
+    from kube.config import load_kubeconfig
+
+    plugin, counter = _counting_plugin(tmp_path, sandbox.gateway_token, expires=expires)
+    doc = yaml.safe_load(sandbox.kubeconfig.read_text())
+    doc["users"][0]["user"] = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}
+    }
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    [cluster] = await load_kubeconfig(kubeconfig, contexts=["sandbox-1"])
+    client = cluster.client(refresh_interval=0)
+    try:
+        for _ in range(2):
+            # Each call succeeds against the real API server with the plugin's token.
+            assert (await client.get("/apis/kubedb.com/v1"))["groupVersion"] == "kubedb.com/v1"
+    finally:
+        await client.close()
+    # Loading ran the plugin once; an expired credential is fetched again on every use,
+    # a credential without expiry never again.
+    assert int(counter.read_text()) == calls
