@@ -24,11 +24,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.extensions import MaskErrors
 
 from auth.access import AccessReviewer, ViewerAccess
-from auth.tokenreview import AuthUnavailable, TokenReviewer
-from core.errors import GatewayError, Unauthenticated
+from auth.audit import AuditLog
+from auth.gate import Authenticator, Gate, GateSettings, Identity, bearer, origin_allowed
+from auth.tokenreview import TokenReviewer
+from core.errors import GatewayError
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.context import RequestContext, Viewer
 from resolvers.graph import Graph
@@ -56,6 +57,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     probe_interval: float = 30.0
+    gate: GateSettings = field(default_factory=GateSettings)
+    max_subscriptions_per_connection: int = 100
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Services:
     reviewer: TokenReviewer
     cache: Cache
     access: AccessReviewer
+    audit: AuditLog = field(default_factory=AuditLog)
     started: bool = False
 
     def ready(self) -> bool:
@@ -118,102 +122,69 @@ async def open_services(settings: Settings) -> Services:
     )
 
 
-def _bearer(value: str | None) -> str | None:
-    if not value:
-        return None
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def _error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="stashql"'} if status == 401 else None
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers=headers,
-    )
-
-
-class BearerAuth:
-    """Authenticates HTTP requests to /graphql before strawberry sees them.
-
-    The GraphiQL page itself (a GET asking for HTML) needs no token: the token goes into
-    the page's headers editor and is checked on every query it sends.
-    """
-
-    def __init__(self, app: ASGIApp, services: Callable[[], Services]) -> None:
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            await self.app(scope, receive, send)
-            return
-        token = _bearer(request.headers.get("authorization"))
-        try:
-            if token is None:
-                raise Unauthenticated(
-                    "a bearer token is required: send 'Authorization: Bearer <token>'"
-                )
-            viewer = await self.services().reviewer.authenticate(token)
-        except Unauthenticated as exc:
-            await _error_response(401, exc.code, exc.message)(scope, receive, send)
-            return
-        except AuthUnavailable as exc:
-            await _error_response(503, exc.code, exc.message)(scope, receive, send)
-            return
-        scope.setdefault("state", {})["viewer"] = viewer
-        await self.app(scope, receive, send)
-
-
 class GatewayGraphQL(GraphQL[RequestContext, None]):
-    def __init__(self, schema: strawberry.Schema, services: Callable[[], Services]) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        services: Callable[[], Services],
+        authenticator: Authenticator,
+        settings: Settings,
+    ) -> None:
         super().__init__(schema, keep_alive=True, keep_alive_interval=15)
         self._services = services
+        self._auth = authenticator
+        self._settings = settings
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         services = self._services()
-        viewer = (
-            request.scope.get("state", {}).get("viewer") if isinstance(request, Request) else None
+        identity: Identity | None = (
+            request.scope.get("state", {}).get("identity") if isinstance(request, Request) else None
         )
         context = RequestContext(
-            viewer=viewer or NOBODY,
+            viewer=identity.viewer if identity else NOBODY,
             clusters=services.monitor,
-            request_id=uuid.uuid4().hex,
+            request_id=identity.request_id if identity else uuid.uuid4().hex,
+            audit=services.audit,
         )
         if isinstance(request, WebSocket):
-            context.extensions["upgrade_authorization"] = request.headers.get("authorization")
-        elif viewer is not None:
-            context.graph = await services.graph_for(viewer)
+            context.extensions["upgrade_headers"] = [
+                (k.lower(), v) for k, v in request.headers.items()
+            ]
+        elif identity is not None:
+            context.graph = await services.graph_for(identity.viewer)
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> None:
+        services = self._services()
+        headers = context.extensions.get("upgrade_headers")
+        upgrade = headers if isinstance(headers, list) else []
+        if not origin_allowed(upgrade, self._settings.gate.allowed_origins):
+            services.audit.record(
+                event="websocket",
+                result="refused",
+                user=None,
+                request_id=context.request_id,
+                detail="origin not allowed",
+            )
+            raise ConnectionRejectionError({"message": "this origin may not open a connection"})
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        token = _bearer(raw if isinstance(raw, str) else None)
-        if token is None:
-            upgrade = context.extensions.get("upgrade_authorization")
-            token = _bearer(upgrade if isinstance(upgrade, str) else None)
-        if token is None:
-            raise ConnectionRejectionError({"message": "a bearer token is required"})
-        services = self._services()
+        token = bearer(raw) if isinstance(raw, str) else None
         try:
-            context.viewer = await services.reviewer.authenticate(token)
+            identity = await self._auth.identify(upgrade, token_override=token)
         except GatewayError as exc:
+            services.audit.record(
+                event="websocket",
+                result="refused",
+                user=None,
+                request_id=context.request_id,
+                detail=exc.message,
+            )
             raise ConnectionRejectionError({"message": exc.message}) from exc
-        context.graph = await services.graph_for(context.viewer)
-
-
-def _should_mask(error: Any) -> bool:
-    return not isinstance(getattr(error, "original_error", None), GatewayError)
+        context.viewer = identity.viewer
+        context.graph = await services.graph_for(identity.viewer)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -223,9 +194,11 @@ def create_app(settings: Settings) -> Starlette:
         return holder["services"]
 
     from schema import build_schema
+    from schema.errors import MaskUnexpectedErrors
 
-    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=_should_mask)])
-    graphql_app = GatewayGraphQL(schema, services)
+    schema = build_schema(extensions=[MaskUnexpectedErrors])
+    authenticator = Authenticator(settings.gate, lambda: services().reviewer)
+    graphql_app = GatewayGraphQL(schema, services, authenticator, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -267,7 +240,7 @@ def create_app(settings: Settings) -> Starlette:
             status_code=200 if ready else 503,
         )
 
-    guarded = BearerAuth(graphql_app, services)
+    guarded = Gate(graphql_app, authenticator, AuditLog())
     return Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -290,6 +263,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    secret = None
+    if args.front_proxy_secret_file:
+        secret = Path(args.front_proxy_secret_file).read_text().strip()
+        if not secret:
+            print("stashql: the front-proxy secret file is empty", file=sys.stderr)
+            return 2
     settings = Settings(
         kubeconfig=Path(args.kubeconfig) if args.kubeconfig else None,
         contexts=args.context or [],
@@ -297,6 +276,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         in_cluster=args.in_cluster,
         host=args.host,
         port=args.port,
+        gate=GateSettings(
+            max_body_bytes=args.max_body_bytes,
+            request_timeout=args.request_timeout,
+            front_proxy_secret=secret,
+            anonymous_user=args.insecure_anonymous_as,
+            allowed_origins=tuple(args.allowed_origin or ()),
+        ),
+        max_subscriptions_per_connection=args.max_subscriptions_per_connection,
     )
     try:
         app = create_app(settings)
@@ -403,6 +390,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--max-body-bytes", type=int, default=1_000_000, help="largest request body accepted"
+    )
+    p.add_argument("--request-timeout", type=float, default=30.0, help="seconds a query may take")
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        help="a browser origin allowed to open WebSockets besides the gateway's own (repeatable)",
+    )
+    p.add_argument(
+        "--max-subscriptions-per-connection", type=int, default=100, help="per WebSocket"
+    )
+    p.add_argument(
+        "--front-proxy-secret-file",
+        help="trust X-Remote-User/X-Remote-Group only on requests carrying this shared secret "
+        "in X-Front-Proxy-Secret",
+    )
+    p.add_argument(
+        "--insecure-anonymous-as",
+        metavar="USER",
+        help="LOCAL DEMOS ONLY: requests without credentials act as USER",
+    )
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("schema", help="print the GraphQL schema (SDL)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from auth.audit import AuditLog
 from core.errors import GatewayError
 from core.health import ClusterInfo
 from core.identity import Viewer
@@ -34,6 +35,9 @@ class RequestContext:
     connection_params: dict[str, object] | None = None
     # The viewer's view of the shared cache; set once access has been decided.
     graph: Graph | None = None
+    audit: AuditLog | None = None
+    # Subscriptions open on this WebSocket connection (bounded per connection).
+    subscriptions: int = 0
 
     def require_graph(self) -> Graph:
         if self.graph is None:
