@@ -33,8 +33,10 @@ from core.errors import GatewayError
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.context import RequestContext, Viewer
 from resolvers.graph import Graph
+from schema.limits import Limits
 from watchers.cache import Cache
 from watchers.clusters import ClusterHandle, ClusterMonitor
+from watchers.fanout import Hub
 
 log = logging.getLogger("stashql")
 
@@ -58,6 +60,7 @@ class Settings:
     port: int = 8080
     probe_interval: float = 30.0
     gate: GateSettings = field(default_factory=GateSettings)
+    limits: Limits = field(default_factory=Limits)
     max_subscriptions_per_connection: int = 100
 
 
@@ -70,6 +73,7 @@ class Services:
     reviewer: TokenReviewer
     cache: Cache
     access: AccessReviewer
+    hub: Hub
     audit: AuditLog = field(default_factory=AuditLog)
     started: bool = False
 
@@ -86,6 +90,9 @@ class Services:
         return Graph(self.cache, access)
 
     async def close(self) -> None:
+        # Open subscriptions complete cleanly before the informers go away.
+        self.hub.close()
+        await asyncio.sleep(0)
         await self.cache.stop()
         await self.monitor.stop()
         for c in self.clusters:
@@ -118,7 +125,12 @@ async def open_services(settings: Settings) -> Services:
     cache = Cache(handles)
     access = AccessReviewer({h.name: h.client for h in handles})
     return Services(
-        clusters=handles, monitor=monitor, reviewer=reviewer, cache=cache, access=access
+        clusters=handles,
+        monitor=monitor,
+        reviewer=reviewer,
+        cache=cache,
+        access=access,
+        hub=Hub(cache),
     )
 
 
@@ -131,6 +143,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         settings: Settings,
     ) -> None:
         super().__init__(schema, keep_alive=True, keep_alive_interval=15)
+        # Our own per-connection cap answers with a typed error (TOO_MANY_SUBSCRIPTIONS);
+        # strawberry's built-in one would answer without a code.
+        self.max_subscriptions_per_connection = None
         self._services = services
         self._auth = authenticator
         self._settings = settings
@@ -185,6 +200,14 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             raise ConnectionRejectionError({"message": exc.message}) from exc
         context.viewer = identity.viewer
         context.graph = await services.graph_for(identity.viewer)
+        context.hub = services.hub
+        context.max_subscriptions = self._settings.max_subscriptions_per_connection
+        viewer = identity.viewer
+
+        async def refresh() -> Graph:
+            return await services.graph_for(viewer)
+
+        context.refresh_graph = refresh
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -195,8 +218,14 @@ def create_app(settings: Settings) -> Starlette:
 
     from schema import build_schema
     from schema.errors import MaskUnexpectedErrors
+    from schema.limits import limit_extensions
 
-    schema = build_schema(extensions=[MaskUnexpectedErrors])
+    schema = build_schema(
+        extensions=[
+            MaskUnexpectedErrors,
+            *limit_extensions(settings.limits, clusters=lambda: len(services().clusters)),
+        ]
+    )
     authenticator = Authenticator(settings.gate, lambda: services().reviewer)
     graphql_app = GatewayGraphQL(schema, services, authenticator, settings)
 
@@ -284,6 +313,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             allowed_origins=tuple(args.allowed_origin or ()),
         ),
         max_subscriptions_per_connection=args.max_subscriptions_per_connection,
+        limits=Limits(
+            max_depth=args.max_depth,
+            max_aliases=args.max_aliases,
+            max_cost=args.max_cost,
+            introspection=not args.no_introspection,
+        ),
     )
     try:
         app = create_app(settings)
@@ -402,6 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-subscriptions-per-connection", type=int, default=100, help="per WebSocket"
     )
+    p.add_argument("--max-depth", type=int, default=12, help="deepest query accepted")
+    p.add_argument("--max-aliases", type=int, default=50, help="aliased fields per query")
+    p.add_argument(
+        "--max-cost",
+        type=int,
+        default=50_000,
+        help="largest query cost (fields x page sizes x clusters) accepted",
+    )
+    p.add_argument("--no-introspection", action="store_true", help="refuse __schema/__type")
     p.add_argument(
         "--front-proxy-secret-file",
         help="trust X-Remote-User/X-Remote-Group only on requests carrying this shared secret "

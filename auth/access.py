@@ -164,6 +164,32 @@ class ViewerAccess:
                     everywhere=False, namespaces=frozenset(per_resource.get((c, g, p), ()))
                 )
 
+    async def ensure(self, keys: Iterable[tuple[str, str, str, str]]) -> None:
+        """Decide (cluster, group, plural, namespace) tuples not decided yet, in one batch.
+
+        Grants cover the namespaces that held objects when access was prepared; objects
+        that appear later in another namespace are decided here before anyone sees them.
+        """
+        wanted: list[Check] = []
+        for cluster, group, plural, namespace in set(keys):
+            grant = self._grants.get((cluster, group, plural))
+            if grant is not None and (grant.everywhere or namespace in grant.namespaces):
+                continue
+            check = Check(cluster, "list", group, plural, namespace)
+            if check not in self._decisions:
+                wanted.append(check)
+        if not wanted:
+            return
+        decided = await self._reviewer.decide(self.viewer, wanted)
+        self._decisions.update(decided)
+        for check, allowed in decided.items():
+            if allowed:
+                key = (check.cluster, check.group, check.resource)
+                old = self._grants.get(key, NOTHING)
+                self._grants[key] = Grant(
+                    everywhere=old.everywhere, namespaces=old.namespaces | {check.namespace}
+                )
+
     def grant(self, cluster: str, group: str, plural: str) -> Grant:
         return self._grants.get((cluster, group, plural), NOTHING)
 

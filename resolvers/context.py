@@ -5,6 +5,7 @@ The server builds one ``RequestContext`` per request (or per WebSocket connectio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +16,7 @@ from core.identity import Viewer
 
 if TYPE_CHECKING:
     from resolvers.graph import Graph
+    from watchers.fanout import Hub
 
 __all__ = ["ClusterDirectory", "ClusterInfo", "RequestContext", "Viewer"]
 
@@ -38,6 +40,10 @@ class RequestContext:
     audit: AuditLog | None = None
     # Subscriptions open on this WebSocket connection (bounded per connection).
     subscriptions: int = 0
+    max_subscriptions: int = 100
+    hub: Hub | None = None
+    # Re-decides the viewer's access (subscriptions call it periodically).
+    refresh_graph: Callable[[], Awaitable[Graph]] | None = None
 
     def require_graph(self) -> Graph:
         if self.graph is None:

@@ -9,7 +9,7 @@ Ties are broken by cluster, namespace and name, so the order is total and stable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from resolvers.graph import Graph, Item, Scan
 from resolvers.paging import Page, SortKey, paginate
 from resolvers.selectors import Selector, parse_selector
 from watchers.cache import ClusterProblem
-from watchers.indexes import CORE, KUBEDB, STORAGE
+from watchers.indexes import CORE, KUBEDB, STORAGE, snapshot_app
 
 # Bounds on filter input: lists in filters are matched against every object.
 MAX_FILTER_VALUES = 100
@@ -153,35 +153,44 @@ def _labels_match(item: Item, selector: Selector | None) -> bool:
 # ------------------------------------------------------------------ databases
 
 
-def databases(
-    graph: Graph, query: DatabaseQuery, *, first: int | None, after: str | None
-) -> Listing:
+def database_predicate(graph: Graph, query: DatabaseQuery) -> Callable[[Item], bool]:
+    """Whether a database matches the filter (shared by the list and the event stream)."""
     kinds = _bounded(query.kinds, "kinds")
     phases = set(_bounded(query.phases, "phases") or ())
     health = set(_bounded(query.backup_health, "backupHealth") or ())
+    clusters = set(_bounded(query.clusters, "clusters") or ())
+    namespaces = set(_bounded(query.namespaces, "namespaces") or ())
     selector = _selector(query.label_selector)
-    scan = graph.scan(
-        KUBEDB,
-        None,
-        clusters=_bounded(query.clusters, "clusters"),
-        namespaces=_bounded(query.namespaces, "namespaces"),
-    )
     kind_set = {k.lower() for k in kinds} if kinds else None
 
-    def matching() -> Iterator[Item]:
-        for item in scan:
-            if kind_set is not None and item.resource.kind.lower() not in kind_set:
-                continue
-            if phases and objects.database_phase(item.raw) not in phases:
-                continue
-            if not _contains(item, query.name_contains) or not _labels_match(item, selector):
-                continue
-            if health and backup_health(graph, item) not in health:
-                continue
-            yield item
+    def accept(item: Item) -> bool:
+        if clusters and item.cluster not in clusters:
+            return False
+        if namespaces and item.namespace not in namespaces:
+            return False
+        if kind_set is not None and item.resource.kind.lower() not in kind_set:
+            return False
+        if phases and objects.database_phase(item.raw) not in phases:
+            return False
+        if not _contains(item, query.name_contains) or not _labels_match(item, selector):
+            return False
+        return not health or backup_health(graph, item) in health
 
+    return accept
+
+
+def databases(
+    graph: Graph, query: DatabaseQuery, *, first: int | None, after: str | None
+) -> Listing:
+    accept = database_predicate(graph, query)
+    scan = graph.scan(KUBEDB, None, clusters=query.clusters, namespaces=query.namespaces)
     page = _page(
-        matching(), name_key, ordering="databases", first=first, after=after, descending=False
+        (i for i in scan if accept(i)),
+        name_key,
+        ordering="databases",
+        first=first,
+        after=after,
+        descending=False,
     )
     return Listing(page=page, problems=scan.problems)
 
@@ -212,14 +221,19 @@ def _app_keys(graph: Graph, ref: RefQuery) -> list[tuple[str, tuple[str, str, st
 
 
 def snapshot_filter(query: SnapshotQuery) -> Callable[[Item], bool]:
+    """Whether a snapshot matches the filter's own-object conditions (not the database)."""
     types = set(_bounded(query.types, "types") or ())
     phases = set(_bounded(query.phases, "phases") or ())
     methods = set(_bounded(query.methods, "methods") or ())
-    after = query.taken_after.isoformat() if query.taken_after else None
-    before = query.taken_before.isoformat() if query.taken_before else None
+    clusters = set(_bounded(query.clusters, "clusters") or ())
+    namespaces = set(_bounded(query.namespaces, "namespaces") or ())
 
     def accept(item: Item) -> bool:
         raw = item.raw
+        if clusters and item.cluster not in clusters:
+            return False
+        if namespaces and item.namespace not in namespaces:
+            return False
         if query.repository and objects.dig(raw, "spec", "repository") != query.repository:
             return False
         if types and objects.snapshot_type(raw) not in types:
@@ -228,7 +242,7 @@ def snapshot_filter(query: SnapshotQuery) -> Callable[[Item], bool]:
             return False
         if methods and not methods & set(objects.snapshot_methods(raw)):
             return False
-        if after or before:
+        if query.taken_after or query.taken_before:
             when = objects.parse_time(snapshot_time(raw))
             if when is None:
                 return False
@@ -241,6 +255,21 @@ def snapshot_filter(query: SnapshotQuery) -> Callable[[Item], bool]:
     return accept
 
 
+def snapshot_predicate(graph: Graph, query: SnapshotQuery) -> Callable[[Item], bool]:
+    """The whole snapshot filter, including the database it belongs to."""
+    own = snapshot_filter(query)
+    apps = set(_app_keys(graph, query.database)) if query.database is not None else None
+
+    def accept(item: Item) -> bool:
+        if not own(item):
+            return False
+        if apps is None:
+            return True
+        return any((item.cluster, key) in apps for key in snapshot_app(item.raw))
+
+    return accept
+
+
 def snapshots(
     graph: Graph,
     query: SnapshotQuery,
@@ -249,14 +278,13 @@ def snapshots(
     after: str | None,
     descending: bool,
 ) -> Listing:
-    accept = snapshot_filter(query)
+    accept = snapshot_predicate(graph, query)
     if query.database is not None:
+        # Through the app index; the predicate applies clusters and namespaces.
         items: Iterable[Item] = [
             i
             for cluster, key in _app_keys(graph, query.database)
-            if query.clusters is None or cluster in query.clusters
             for i in graph.related(cluster, STORAGE, "Snapshot", "app", key)
-            if query.namespaces is None or i.namespace in query.namespaces
         ]
         problems: list[ClusterProblem] = graph.scan(
             STORAGE, "Snapshot", clusters=query.clusters
@@ -304,30 +332,31 @@ def repositories(
 # ------------------------------------------------------------------ sessions
 
 
-def _session_items(graph: Graph, kind: str, query: SessionQuery) -> tuple[Iterable[Item], Scan]:
-    scan = graph.scan(
-        CORE,
-        kind,
-        clusters=_bounded(query.clusters, "clusters"),
-        namespaces=_bounded(query.namespaces, "namespaces"),
-    )
+def session_predicate(graph: Graph, kind: str, query: SessionQuery) -> Callable[[Item], bool]:
+    clusters = set(_bounded(query.clusters, "clusters") or ())
+    namespaces = set(_bounded(query.namespaces, "namespaces") or ())
     phases = set(_bounded(query.phases, "phases") or ())
     phase_of = (
         objects.backup_session_phase if kind == "BackupSession" else objects.restore_session_phase
     )
-    targets: set[tuple[str, tuple[str, str, str]]] | None = None
-    if query.database is not None:
-        targets = set(_app_keys(graph, query.database))
+    targets = set(_app_keys(graph, query.database)) if query.database is not None else None
 
-    def matching() -> Iterator[Item]:
-        for item in scan:
-            if phases and phase_of(item.raw) not in phases:
-                continue
-            if targets is not None and not targets & set(session_targets(graph, item)):
-                continue
-            yield item
+    def accept(item: Item) -> bool:
+        if clusters and item.cluster not in clusters:
+            return False
+        if namespaces and item.namespace not in namespaces:
+            return False
+        if phases and phase_of(item.raw) not in phases:
+            return False
+        return targets is None or bool(targets & set(session_targets(graph, item)))
 
-    return matching(), scan
+    return accept
+
+
+def _session_items(graph: Graph, kind: str, query: SessionQuery) -> tuple[Iterable[Item], Scan]:
+    scan = graph.scan(CORE, kind, clusters=query.clusters, namespaces=query.namespaces)
+    accept = session_predicate(graph, kind, query)
+    return (i for i in scan if accept(i)), scan
 
 
 def session_targets(graph: Graph, item: Item) -> list[tuple[str, tuple[str, str, str]]]:

@@ -2,23 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import strawberry
 
-from core.errors import NotImplementedYet
+from core.errors import GatewayError
+from resolvers import events, lists
+from resolvers.context import RequestContext
+from resolvers.events import Event, StreamSpec, TooManySubscriptions
+from resolvers.graph import Graph, Item
 from schema.arguments import ResumeToken
+from schema.build import database_query, session_query, snapshot_query, wrap
+from schema.common import ObjectRef
+from schema.enums import (
+    BackupSessionPhase,
+    ChangeType,
+    DatabasePhase,
+    RestoreSessionPhase,
+    SnapshotPhase,
+)
 from schema.events import BackupSessionEvent, DatabaseEvent, RestoreSessionEvent, SnapshotEvent
 from schema.inputs import BackupSessionFilter, DatabaseFilter, RestoreSessionFilter, SnapshotFilter
 
+Info = strawberry.Info[RequestContext, None]
 T = TypeVar("T")
 
 
-async def _not_yet(event_type: type[T], what: str) -> AsyncGenerator[T, None]:
-    """An event stream that fails on first use; stands in for an unbuilt subscription."""
-    raise NotImplementedYet(what)
-    yield  # pragma: no cover - makes this an async generator
+def _ref(event: Event) -> ObjectRef:
+    r = event.resource
+    return ObjectRef(
+        cluster=event.cluster,
+        api_group=r.group if r else None,
+        kind=r.kind if r else "",
+        namespace=event.namespace,
+        name=event.name,
+    )
+
+
+async def _run(
+    info: Info,
+    spec: StreamSpec,
+    accept: Callable[[Graph], Callable[[Item], bool]],
+    resume_token: str | None,
+) -> AsyncIterator[Event]:
+    context = info.context
+    if context.hub is None or context.refresh_graph is None:
+        raise GatewayError("subscriptions are not available on this transport; use WebSocket")
+    if context.subscriptions >= context.max_subscriptions:
+        raise TooManySubscriptions(
+            f"at most {context.max_subscriptions} subscriptions may be open on one connection; "
+            "close some or open another connection"
+        )
+    context.subscriptions += 1
+    try:
+        graph = context.require_graph()
+        predicates: dict[int, Callable[[Item], bool]] = {}
+
+        def matches(g: Graph, item: Item) -> bool:
+            # The filter's joins (e.g. database -> sessions) are resolved per access view.
+            if id(g) not in predicates:
+                predicates.clear()
+                predicates[id(g)] = accept(g)
+            return predicates[id(g)](item)
+
+        async for event in events.stream(
+            hub=context.hub,
+            spec=spec,
+            graph=graph,
+            refresh=context.refresh_graph,
+            accept=matches,
+            resume_token=resume_token,
+        ):
+            yield event
+    finally:
+        context.subscriptions -= 1
+
+
+def _phase(enum: type[Any], value: str | None) -> Any:
+    return enum(value) if value is not None else None
 
 
 @strawberry.type(
@@ -28,39 +90,94 @@ class Subscription:
     @strawberry.subscription(description="Changes to databases, phase transitions first of all.")
     async def database_events(
         self,
+        info: Info,
         *,
         filter: DatabaseFilter | None = None,
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[DatabaseEvent, None]:
-        async for event in _not_yet(DatabaseEvent, "Subscription.databaseEvents"):
-            yield event
+        query = database_query(filter)
+        async for e in _run(
+            info, events.DATABASES, lambda g: lists.database_predicate(g, query), resume_token
+        ):
+            yield DatabaseEvent(
+                type=ChangeType(e.type),
+                ref=_ref(e),
+                database=wrap(e.item) if e.item else None,
+                previous_phase=_phase(DatabasePhase, e.previous_phase),
+                phase=_phase(DatabasePhase, e.phase),
+                at=e.at,
+                resume_token=e.resume_token,
+            )
 
     @strawberry.subscription(description="Changes to backup sessions.")
     async def backup_session_events(
         self,
+        info: Info,
         *,
         filter: BackupSessionFilter | None = None,
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[BackupSessionEvent, None]:
-        async for event in _not_yet(BackupSessionEvent, "Subscription.backupSessionEvents"):
-            yield event
+        query = session_query(filter)
+        async for e in _run(
+            info,
+            events.BACKUP_SESSIONS,
+            lambda g: lists.session_predicate(g, "BackupSession", query),
+            resume_token,
+        ):
+            yield BackupSessionEvent(
+                type=ChangeType(e.type),
+                ref=_ref(e),
+                backup_session=wrap(e.item) if e.item else None,
+                previous_phase=_phase(BackupSessionPhase, e.previous_phase),
+                phase=_phase(BackupSessionPhase, e.phase),
+                at=e.at,
+                resume_token=e.resume_token,
+            )
 
     @strawberry.subscription(description="Changes to restore sessions, with progress.")
     async def restore_session_events(
         self,
+        info: Info,
         *,
         filter: RestoreSessionFilter | None = None,
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[RestoreSessionEvent, None]:
-        async for event in _not_yet(RestoreSessionEvent, "Subscription.restoreSessionEvents"):
-            yield event
+        query = session_query(filter)
+        async for e in _run(
+            info,
+            events.RESTORE_SESSIONS,
+            lambda g: lists.session_predicate(g, "RestoreSession", query),
+            resume_token,
+        ):
+            yield RestoreSessionEvent(
+                type=ChangeType(e.type),
+                ref=_ref(e),
+                restore_session=wrap(e.item) if e.item else None,
+                previous_phase=_phase(RestoreSessionPhase, e.previous_phase),
+                phase=_phase(RestoreSessionPhase, e.phase),
+                progress_percent=e.progress,
+                at=e.at,
+                resume_token=e.resume_token,
+            )
 
     @strawberry.subscription(description="Changes to snapshots.")
     async def snapshot_events(
         self,
+        info: Info,
         *,
         filter: SnapshotFilter | None = None,
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[SnapshotEvent, None]:
-        async for event in _not_yet(SnapshotEvent, "Subscription.snapshotEvents"):
-            yield event
+        query = snapshot_query(filter)
+        async for e in _run(
+            info, events.SNAPSHOTS, lambda g: lists.snapshot_predicate(g, query), resume_token
+        ):
+            yield SnapshotEvent(
+                type=ChangeType(e.type),
+                ref=_ref(e),
+                snapshot=wrap(e.item) if e.item else None,
+                previous_phase=_phase(SnapshotPhase, e.previous_phase),
+                phase=_phase(SnapshotPhase, e.phase),
+                at=e.at,
+                resume_token=e.resume_token,
+            )

@@ -1,0 +1,267 @@
+"""Phase-change streams for subscriptions, fed by the shared informers through the hub.
+
+A stream first sends INITIAL events for the current state (or, when resuming, what was
+missed), then ADDED, UPDATED and DELETED as they happen. Only meaningful changes are
+sent: an UPDATED whose phase (and, for restores, progress) did not change is dropped,
+and rapid updates of one object that arrive together are coalesced into one event
+carrying the first previous phase and the latest state. Every event passes the viewer's
+access, re-decided periodically, so a revoked permission stops the flow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from core.errors import GatewayError, InvalidInput
+from resolvers import objects
+from resolvers.graph import Graph, Item
+from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
+from watchers.informer import Change, ResourceType
+
+# Access decisions are cached for 30 s upstream; re-decide at least this often.
+ACCESS_REFRESH = 10.0
+# At most this many queued changes are coalesced into one batch.
+BATCH = 500
+
+
+class TooManySubscriptions(GatewayError):
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What one subscription field streams."""
+
+    wants: Callable[[str, str, str], bool]  # (cluster, group, kind)
+    phase: Callable[[dict[str, object]], str | None]
+    progress: Callable[[dict[str, object]], float | None] | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # INITIAL, ADDED, UPDATED, DELETED, RESYNC
+    cluster: str
+    resource: ResourceType | None
+    namespace: str | None
+    name: str
+    item: Item | None
+    previous_phase: str | None
+    phase: str | None
+    progress: float | None
+    at: datetime
+    resume_token: str
+
+
+def _item(change: Change) -> Item:
+    return Item(change.cluster, change.obj, change.resource)
+
+
+@dataclass
+class _Pending:
+    type: str
+    change: Change
+    previous: dict[str, object] | None
+
+
+def coalesce(changes: list[Change]) -> list[_Pending]:
+    """Merge changes of the same object within one batch, keeping their order."""
+    pending: dict[tuple[str, str, str, str, str], _Pending] = {}
+    out: list[_Pending] = []
+    for change in changes:
+        key = (change.cluster, change.resource.group, change.resource.kind, *change.key)
+        current = pending.get(key)
+        if current is None or current.type == "DELETED":
+            entry = _Pending(type=change.type, change=change, previous=change.old)
+            pending[key] = entry
+            out.append(entry)
+            continue
+        # ADDED then UPDATED stays ADDED; UPDATED then UPDATED keeps the first "before".
+        current.change = change
+        if change.type == "DELETED":
+            current.type = "DELETED"
+    return out
+
+
+async def stream(
+    *,
+    hub: Hub,
+    spec: StreamSpec,
+    graph: Graph,
+    refresh: Callable[[], Awaitable[Graph]],
+    accept: Callable[[Graph, Item], bool],
+    resume_token: str | None,
+) -> AsyncIterator[Event]:
+    since = None
+    if resume_token is not None:
+        since = decode_token(resume_token)
+        if since is None:
+            raise InvalidInput(
+                "`resumeToken` is not a token this API gave out; pass the `resumeToken` of "
+                "the last event you received, or none to start over",
+                extensions={"argument": "resumeToken"},
+            )
+    sub, informers, positions = hub.subscribe(spec.wants)
+    try:
+        # Taken before any await: exactly the state that precedes the queued changes.
+        snapshot = [Item(i.cluster, raw, i.resource) for i in informers for raw in i.items()]
+        missed = hub.missed(since, positions.keys()) if since is not None else None
+        refreshed_at = time.monotonic()
+
+        def visible(g: Graph, item: Item) -> bool:
+            r = item.resource
+            return g.access.allows(item.cluster, r.group, r.plural, item.namespace) and accept(
+                g, item
+            )
+
+        def make(kind: str, item: Item, previous: dict[str, object] | None) -> Event:
+            raw = item.raw
+            return Event(
+                type=kind,
+                cluster=item.cluster,
+                resource=item.resource,
+                namespace=item.namespace or None,
+                name=item.name,
+                item=None if kind == "DELETED" else item,
+                previous_phase=spec.phase(previous) if previous is not None else None,
+                phase=spec.phase(raw),
+                progress=spec.progress(raw) if spec.progress else None,
+                at=datetime.now(UTC),
+                resume_token=encode_token(positions),
+            )
+
+        def resync(reason: str) -> Event:
+            return Event(
+                type="RESYNC",
+                cluster="",
+                resource=None,
+                namespace=None,
+                name=reason,
+                item=None,
+                previous_phase=None,
+                phase=None,
+                progress=None,
+                at=datetime.now(UTC),
+                resume_token=encode_token(positions),
+            )
+
+        def flush(changes: list[Change]) -> list[Event]:
+            # Coalescing reorders a batch, so no event inside it can vouch for a point
+            # in the middle: each carries the position before the batch (resuming there
+            # replays the batch: at least once, never lost) and the last one the position
+            # after it.
+            out = [
+                event
+                for pending in coalesce(changes)
+                if (event := _emit(pending, spec, graph, visible, make)) is not None
+            ]
+            for change in changes:
+                key, rv = _key(change), _rv_int(change.resource_version)
+                if rv is not None and rv > (_rv_int(positions.get(key, "")) or -1):
+                    positions[key] = change.resource_version
+            if out:
+                out[-1] = replace(out[-1], resume_token=encode_token(positions))
+            return out
+
+        async def decide(items: list[Item]) -> None:
+            await graph.access.ensure(
+                (i.cluster, i.resource.group, i.resource.plural, i.namespace) for i in items
+            )
+
+        if since is None:
+            await decide(snapshot)
+            for item in sorted(snapshot, key=lambda i: (i.cluster, i.namespace, i.name)):
+                if visible(graph, item):
+                    yield make("INITIAL", item, None)
+        elif missed is None:
+            yield resync("the resume token is older than the history this gateway keeps")
+        else:
+            await decide([_item(c) for c in missed])
+            for event in flush(missed):
+                yield event
+
+        while True:
+            first = await sub.queue.get()
+            batch = [first]
+            while len(batch) < BATCH and not sub.queue.empty():
+                batch.append(sub.queue.get_nowait())
+            if sub.overflowed:
+                sub.reset()
+                yield resync("this subscriber fell behind; refetch, then continue")
+                continue
+            if time.monotonic() - refreshed_at > ACCESS_REFRESH:
+                graph = await refresh()
+                refreshed_at = time.monotonic()
+            await decide([_item(q) for q in batch if isinstance(q, Change)])
+            changes: list[Change] = []
+            for queued in batch:
+                if isinstance(queued, Closed):
+                    return
+                if isinstance(queued, Resync):
+                    for event in flush(changes):
+                        yield event
+                    changes = []
+                    yield resync(queued.reason)
+                    continue
+                changes.append(queued)
+            for event in flush(changes):
+                yield event
+    finally:
+        hub.unsubscribe(sub)
+
+
+def _rv_int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _key(change: Change) -> StreamKey:
+    return (change.cluster, change.resource.group, change.resource.kind)
+
+
+def _emit(
+    pending: _Pending,
+    spec: StreamSpec,
+    graph: Graph,
+    visible: Callable[[Graph, Item], bool],
+    make: Callable[[str, Item, dict[str, object] | None], Event],
+) -> Event | None:
+    item = _item(pending.change)
+    if pending.type == "DELETED":
+        last = Item(item.cluster, pending.change.old or item.raw, item.resource)
+        return make("DELETED", last, pending.previous) if visible(graph, last) else None
+    if not visible(graph, item):
+        return None
+    if pending.type == "UPDATED" and pending.previous is not None:
+        same_phase = spec.phase(pending.previous) == spec.phase(item.raw)
+        same_progress = spec.progress is None or spec.progress(pending.previous) == spec.progress(
+            item.raw
+        )
+        if same_phase and same_progress:
+            return None  # not a meaningful change
+    return make(pending.type, item, pending.previous)
+
+
+def group_kinds(group: str, kind: str | None = None) -> Callable[[str, str, str], bool]:
+    def wants(cluster: str, g: str, k: str) -> bool:
+        return g == group and (kind is None or k == kind)
+
+    return wants
+
+
+DATABASES = StreamSpec(wants=group_kinds("kubedb.com"), phase=objects.database_phase)
+BACKUP_SESSIONS = StreamSpec(
+    wants=group_kinds("core.kubestash.com", "BackupSession"), phase=objects.backup_session_phase
+)
+RESTORE_SESSIONS = StreamSpec(
+    wants=group_kinds("core.kubestash.com", "RestoreSession"),
+    phase=objects.restore_session_phase,
+    progress=objects.restore_progress,
+)
+SNAPSHOTS = StreamSpec(
+    wants=group_kinds("storage.kubestash.com", "Snapshot"), phase=objects.snapshot_phase
+)
