@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import uuid
@@ -19,8 +20,9 @@ import strawberry
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -48,6 +50,47 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Until the WebSocket `connection_init` is accepted, a connection acts as nobody.
 NOBODY = Viewer(username="system:anonymous", groups=("system:unauthenticated",))
+
+# The GraphiQL page, built from web/ by scripts/build-web: it loads nothing from the internet.
+WEB_DIST = Path(__file__).resolve().parent / "web" / "dist"
+
+GRAPHIQL_NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>StashQL: GraphiQL is not built</title></head>
+<body style="font-family: sans-serif; max-width: 42em; margin: 3em auto">
+<h1>The GraphiQL page is not built</h1>
+<p>StashQL serves GraphiQL from <code>web/dist</code>, which is built once from the npm
+registry (Node.js &ge; 18 and npm are needed): run <code>./scripts/build-web</code> and
+reload this page.</p>
+<p>The API works without it: POST GraphQL requests to this address with the header
+<code>Authorization: Bearer &lt;token&gt;</code>.</p>
+</body></html>
+"""
+
+
+def graphiql_page(dist: Path = WEB_DIST) -> Response:
+    index = dist / "index.html"
+    if index.is_file():
+        return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(GRAPHIQL_NOT_BUILT, status_code=503)
+
+
+class GraphiQLAssets(StaticFiles):
+    """web/dist/assets: 404 (not 500) while the page is not built; the names carry no hash,
+    so browsers revalidate (a cheap 304) instead of keeping an old bundle after an upgrade."""
+
+    async def check_config(self) -> None:
+        return None
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 @dataclass
@@ -149,6 +192,10 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         self._services = services
         self._auth = authenticator
         self._settings = settings
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Ours, not strawberry's own GraphiQL, which loads React and GraphiQL from a CDN.
+        return graphiql_page()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -276,6 +323,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", guarded, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", guarded),
+            Mount(
+                "/graphiql/assets",
+                app=GraphiQLAssets(directory=WEB_DIST / "assets", check_dir=False),
+                name="graphiql-assets",
+            ),
         ],
         lifespan=lifespan,
     )

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from auth.audit import AuditLog
 from auth.tokenreview import AuthUnavailable, TokenReviewer
@@ -160,7 +161,7 @@ class Gate:
         headers = _headers(scope)
         lookup = dict(headers)
         method = scope.get("method", "GET")
-        if method == "GET" and "text/html" in lookup.get("accept", ""):
+        if method == "GET" and "text/html" in lookup.get("accept", "") and not _has_query(scope):
             await self.app(scope, receive, send)  # the GraphiQL page: no data, no token
             return
         settings = self.auth.settings
@@ -250,6 +251,13 @@ class Gate:
                     "ask for less (smaller pages, fewer fields)",
                     request_id,
                 )
+
+
+def _has_query(scope: Scope) -> bool:
+    """A GET carrying a GraphQL document (``?query=``) is an API call whatever it
+    accepts: strawberry would run it, so it needs credentials like any other."""
+    raw = scope.get("query_string", b"")
+    return "query" in parse_qs(raw.decode("latin-1"), keep_blank_values=True)
 
 
 def origin_allowed(headers: list[tuple[str, str]], allowed: tuple[str, ...]) -> bool:

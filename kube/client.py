@@ -196,6 +196,7 @@ class KubeClient:
         *,
         params: Mapping[str, str | int],
         read_timeout: float,
+        on_open: Callable[[], None] | None = None,
     ) -> AsyncIterator[JSONDict]:
         """Stream watch events (one JSON object per line).
 
@@ -214,6 +215,8 @@ class KubeClient:
                 if resp.status >= 400:
                     text = await resp.text()
                     raise ApiError(self.cluster, resp.status, _decode(text), text[:500])
+                if on_open is not None:
+                    on_open()
                 buffer = b""
                 async for chunk in resp.content.iter_any():
                     buffer += chunk

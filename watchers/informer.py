@@ -334,8 +334,17 @@ class Informer:
             "timeoutSeconds": timeout,
         }
         started = time.monotonic()
+        def opened() -> None:
+            # The server accepted the watch: whatever failed before is over, even if
+            # this resource stays quiet and no event ever arrives to say so.
+            if self.error is not None:
+                self._ok()
+
         async for event in self._client.watch(
-            self.resource.path(), params=params, read_timeout=self._read_timeout
+            self.resource.path(),
+            params=params,
+            read_timeout=self._read_timeout,
+            on_open=opened,
         ):
             kind = event.get("type")
             obj = event.get("object") or {}
@@ -355,8 +364,6 @@ class Informer:
                 self._apply("DELETED" if kind == "DELETED" else "ADDED", obj)
                 if rv:
                     self.resource_version = rv
-            if self.error is not None:
-                self._ok()
         if self.error is None:
             self.last_sync = datetime.now(UTC)
         if time.monotonic() - started < 1.0:

@@ -187,4 +187,19 @@ async def test_websocket_requires_a_token_in_connection_init(served: str, sandbo
     assert code is None
     assert messages[0]["type"] == "connection_ack"
     nexts = [m for m in messages if m["type"] == "next"]
-    assert nexts[0]["payload"] == {"data": {"viewer": {"username": "bob"}}}
+    assert nexts[0]["payload"]["data"] == {"viewer": {"username": "bob"}}
+    assert nexts[0]["payload"]["extensions"]["cost"]["requested"] > 0
+
+
+def test_a_query_in_a_browser_get_still_needs_a_token(served: str) -> None:
+    """The GraphiQL page is public; running a query through it is not."""
+    page = httpx.get(served + "/graphql", headers={"Accept": "text/html"})
+    assert page.status_code in (200, 503)
+    assert "<html" in page.text.lower()
+    r = httpx.get(
+        served + "/graphql",
+        params={"query": "{ clusters { name server } }"},
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 401
+    assert "server" not in r.text
