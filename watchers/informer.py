@@ -334,6 +334,7 @@ class Informer:
             "timeoutSeconds": timeout,
         }
         started = time.monotonic()
+
         def opened() -> None:
             # The server accepted the watch: whatever failed before is over, even if
             # this resource stays quiet and no event ever arrives to say so.

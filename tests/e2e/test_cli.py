@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -187,8 +188,9 @@ async def test_websocket_requires_a_token_in_connection_init(served: str, sandbo
     assert code is None
     assert messages[0]["type"] == "connection_ack"
     nexts = [m for m in messages if m["type"] == "next"]
-    assert nexts[0]["payload"]["data"] == {"viewer": {"username": "bob"}}
-    assert nexts[0]["payload"]["extensions"]["cost"]["requested"] > 0
+    payload: Any = nexts[0]["payload"]
+    assert payload["data"] == {"viewer": {"username": "bob"}}
+    assert payload["extensions"]["cost"]["requested"] > 0
 
 
 def test_a_query_in_a_browser_get_still_needs_a_token(served: str) -> None:

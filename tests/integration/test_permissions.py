@@ -160,7 +160,8 @@ async def test_single_objects_and_joins_respect_access(
             """query($id: ID!, $ns: String!, $name: String!, $c: String) {
                 node(id: $id) { id }
                 database(ref: {cluster: $c, namespace: $ns, name: $name}) {
-                    name snapshots { nodes { name repository { name storage { location { bucket } } } } }
+                    name snapshots { nodes { name
+                        repository { name storage { location { bucket } } } } }
                 } }""",
             {"id": node["id"], "ns": node["namespace"], "name": node["name"], "c": node["cluster"]},
             user=user,
