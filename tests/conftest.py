@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -14,6 +19,7 @@ from server import Settings
 from tests.helpers import Gateway, free_port, run_gateway, stop_gateway
 
 REPO = Path(__file__).resolve().parents[1]
+STASHQL = str(Path(sys.executable).with_name("stashql"))
 CONTRACT_DIR = REPO.parent / "shared" / "contract"
 
 
@@ -43,3 +49,40 @@ async def gateway(sandbox: Sandbox) -> AsyncIterator[Gateway]:
         yield Gateway(f"http://127.0.0.1:{settings.port}", sandbox)
     finally:
         await stop_gateway(server, task)
+
+
+@pytest.fixture(scope="session")
+def served(sandbox: Sandbox) -> Iterator[str]:
+    """`stashql serve` as its own process (for synchronous tests and the CLI's own path)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            STASHQL,
+            "serve",
+            "--kubeconfig",
+            str(sandbox.kubeconfig),
+            "--all-contexts",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                if httpx.get(base + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "stashql serve not ready in 30 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        if proc.stdout:
+            proc.stdout.close()

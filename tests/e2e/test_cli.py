@@ -10,7 +10,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import websockets
 import yaml
 
 from sandbox.controlplane import Sandbox
-from tests.helpers import free_port
 
 pytestmark = pytest.mark.sandbox
 
@@ -87,42 +85,6 @@ def test_sandbox_up_writes_its_files_and_leaves_nothing_behind(tmp_path: Path) -
         time.sleep(0.1)
     assert not [p for p in pids if _alive(p)], "processes left running after SIGTERM"
     assert not (tmp_path / "ready").exists()
-
-
-@pytest.fixture
-def served(sandbox: Sandbox) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            STASHQL,
-            "serve",
-            "--kubeconfig",
-            str(sandbox.kubeconfig),
-            "--all-contexts",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(base + "/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "stashql serve not ready in 30 s"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        if proc.stdout:
-            proc.stdout.close()
 
 
 QUERY = "{ viewer { username } clusters { name reachable } }"
