@@ -431,16 +431,24 @@ def _cmd_sandbox_up(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.binaries import BuildError
     from sandbox.controlplane import SandboxError, start_sandbox
+    from sandbox.demo import seed_demo
+    from sandbox.simulator import Simulator
 
     directory = Path(args.dir)
 
     async def run() -> int:
+        print("[demo] starting a two-cluster sandbox (real etcd + kube-apiservers)", flush=True)
         try:
             sandbox = await start_sandbox(directory, clusters=2)
         except (SandboxError, BuildError) as exc:
             print(f"stashql: {exc}", file=sys.stderr)
             return 1
+        clients = {c.name: sandbox.client(c.name, timeout=30) for c in sandbox.clusters}
+        simulator = Simulator(clients, time_scale=args.time_scale, fail_rate=args.fail_rate)
         try:
+            print("[demo] seeding databases, backup policies and storages", flush=True)
+            await seed_demo(sandbox)
+            await simulator.start()
             settings = Settings(
                 kubeconfig=sandbox.kubeconfig, all_contexts=True, host=args.host, port=args.port
             )
@@ -451,14 +459,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             serve = asyncio.create_task(server.serve())
             while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn has no event
                 await asyncio.sleep(0.1)
+            if serve.done():
+                return 1
             url = f"http://{args.host}:{args.port}/graphql"
             print(f"\nStashQL demo is running.\n  GraphiQL: {url}\n", flush=True)
-            print('  Tokens (paste as the header {"Authorization": "Bearer <token>"}):')
+            print('  Tokens (paste into the headers as {"Authorization": "Bearer <token>"}):')
             for user, token in sandbox.tokens.items():
                 print(f"    {user:6} {token}")
-            print(f"\n  Sandbox files: {directory.resolve()}\n  Stop with Ctrl-C.", flush=True)
+            print(
+                "\n  admin sees everything; alice edits team-a; bob reads team-b."
+                f"\n  Backups run on their schedules, {args.time_scale:g}x faster than real time."
+                f"\n  Sandbox files (kubeconfigs, logs): {directory.resolve()}"
+                "\n  Stop with Ctrl-C.",
+                flush=True,
+            )
             await serve
         finally:
+            await simulator.stop()
+            for client in clients.values():
+                await client.close()
             sandbox.stop()
         return 0
 
@@ -517,6 +536,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=".sandbox/demo", help="where the sandbox keeps its files")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=60.0,
+        help="simulated seconds per real second (60: a */10 schedule runs every 10 s)",
+    )
+    p.add_argument(
+        "--fail-rate", type=float, default=0.1, help="share of backups that fail (0 to 1)"
+    )
     p.set_defaults(func=_cmd_demo)
 
     sb = sub.add_parser("sandbox", help="the local control plane").add_subparsers(

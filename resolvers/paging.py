@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import heapq
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Generic, TypeVar
@@ -64,12 +65,19 @@ def decode_cursor(ordering: str, cursor: str) -> SortKey:
     return tuple(key)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Page(Generic[T]):
     items: list[tuple[SortKey, T]]
     has_next: bool
-    total: int
+    count: Callable[[], int]  # how many match in all: computed only if asked for
     ordering: str
+    _total: int | None = None
+
+    @property
+    def total(self) -> int:
+        if self._total is None:
+            self._total = self.count()
+        return self._total
 
     def cursor(self, key: SortKey) -> str:
         return encode_cursor(self.ordering, key)
@@ -106,4 +114,20 @@ def paginate(
         candidates.append(entry)
     pick = heapq.nlargest if descending else heapq.nsmallest
     chosen = pick(size + 1, candidates, key=itemgetter(0))
-    return Page(items=chosen[:size], has_next=len(chosen) > size, total=total, ordering=ordering)
+    return Page(
+        items=chosen[:size], has_next=len(chosen) > size, count=lambda: total, ordering=ordering
+    )
+
+
+def take(
+    entries: Iterable[tuple[SortKey, T]],
+    *,
+    ordering: str,
+    first: int | None,
+    count: Callable[[], int],
+    maximum: int = MAX_PAGE,
+) -> Page[T]:
+    """A page from entries already in order and already past the cursor (lazy walks)."""
+    size = page_size(first, maximum=maximum)
+    chosen = list(itertools.islice(entries, size + 1))
+    return Page(items=chosen[:size], has_next=len(chosen) > size, count=count, ordering=ordering)

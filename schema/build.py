@@ -101,7 +101,7 @@ def connection(
         edges=edges,
         nodes=nodes,
         page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
-        total_count=page.total,
+        count=lambda: page.total,
         cluster_errors=cluster_errors(problems),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 
 from resolvers import lists
@@ -32,8 +34,13 @@ class DatabaseConnection:
     edges: list[DatabaseEdge]
     nodes: list[Database] = strawberry.field(description=_NODES)
     page_info: PageInfo
-    total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description=_TOTAL)
+    def total_count(self) -> int:
+        # Counting can mean a pass over every object: done only when asked for.
+        return self.count()
 
 
 @strawberry.type(description="A snapshot in a page, with its cursor.")
@@ -47,8 +54,13 @@ class SnapshotConnection:
     edges: list[SnapshotEdge]
     nodes: list[Snapshot] = strawberry.field(description=_NODES)
     page_info: PageInfo
-    total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description=_TOTAL)
+    def total_count(self) -> int:
+        # Counting can mean a pass over every object: done only when asked for.
+        return self.count()
 
 
 @strawberry.type(description="A repository in a page, with its cursor.")
@@ -62,8 +74,13 @@ class RepositoryConnection:
     edges: list[RepositoryEdge]
     nodes: list[Repository] = strawberry.field(description=_NODES)
     page_info: PageInfo
-    total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description=_TOTAL)
+    def total_count(self) -> int:
+        # Counting can mean a pass over every object: done only when asked for.
+        return self.count()
 
 
 @strawberry.type(description="A backup session in a page, with its cursor.")
@@ -77,8 +94,13 @@ class BackupSessionConnection:
     edges: list[BackupSessionEdge]
     nodes: list[BackupSession] = strawberry.field(description=_NODES)
     page_info: PageInfo
-    total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description=_TOTAL)
+    def total_count(self) -> int:
+        # Counting can mean a pass over every object: done only when asked for.
+        return self.count()
 
 
 @strawberry.type(description="A restore session in a page, with its cursor.")
@@ -92,8 +114,13 @@ class RestoreSessionConnection:
     edges: list[RestoreSessionEdge]
     nodes: list[RestoreSession] = strawberry.field(description=_NODES)
     page_info: PageInfo
-    total_count: int = strawberry.field(description=_TOTAL)
     cluster_errors: list[ClusterError] = strawberry.field(description=_ERRORS)
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description=_TOTAL)
+    def total_count(self) -> int:
+        # Counting can mean a pass over every object: done only when asked for.
+        return self.count()
 
 
 def snapshot_connection(

@@ -29,6 +29,10 @@ Info = strawberry.Info[RequestContext, None]
 T = TypeVar("T")
 
 
+class SubscriptionsNeedWebSocket(GatewayError):
+    code = "BAD_REQUEST"
+
+
 def _ref(event: Event) -> ObjectRef:
     r = event.resource
     return ObjectRef(
@@ -48,7 +52,9 @@ async def _run(
 ) -> AsyncIterator[Event]:
     context = info.context
     if context.hub is None or context.refresh_graph is None:
-        raise GatewayError("subscriptions are not available on this transport; use WebSocket")
+        raise SubscriptionsNeedWebSocket(
+            "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
+        )
     if context.subscriptions >= context.max_subscriptions:
         raise TooManySubscriptions(
             f"at most {context.max_subscriptions} subscriptions may be open on one connection; "

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from kube.client import JSONDict
 from watchers.clusters import ClusterHandle
-from watchers.indexes import PREFERRED_VERSIONS, indexes_for, wanted
+from watchers.indexes import PREFERRED_VERSIONS, indexes_for, sorted_for, wanted
 from watchers.informer import Change, Informer, Listener, Relisted, ResourceType
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ class ClusterCache:
         )
         for name, func in indexes_for(resource.group, resource.kind).items():
             informer.add_index(name, func)
+        for name, sort in sorted_for(resource.group, resource.kind).items():
+            informer.add_sorted(name, sort)
         return informer
 
     def start(self) -> None:

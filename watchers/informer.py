@@ -15,10 +15,12 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+
+from sortedcontainers import SortedList
 
 from kube.client import ApiError, JSONDict, KubeClient, KubeError, resource_path
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 ChangeType = Literal["ADDED", "UPDATED", "DELETED"]
 Key = tuple[str, str]  # (namespace or "", name)
 IndexFunc = Callable[[JSONDict], Iterable[Hashable]]
+SortFunc = Callable[[JSONDict], tuple[str, ...]]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -115,6 +118,8 @@ class Informer:
         self._store: dict[Key, JSONDict] = {}
         self._index_funcs: dict[str, IndexFunc] = {}
         self._indexes: dict[str, dict[Hashable, set[Key]]] = {}
+        self._sorted_funcs: dict[str, SortFunc] = {}
+        self._sorted: dict[str, SortedList] = {}
         self._listeners: list[Listener] = []
         self.resource_version = ""
         self.synced = asyncio.Event()
@@ -144,6 +149,21 @@ class Informer:
     def index_values(self, index: str) -> Iterable[Hashable]:
         return self._indexes[index].keys()
 
+    def sorted_keys(
+        self, name: str, *, after: tuple[str, ...] | None = None, reverse: bool = False
+    ) -> Iterator[tuple[str, ...]]:
+        """Sort keys of the ordering ``name``, strictly after ``after`` in that direction.
+
+        Each key ends with (namespace, name), so ``get(key[-2], key[-1])`` is the object.
+        Walking a page from a cursor costs O(log n + page), not a pass over everything.
+        """
+        ordered = self._sorted[name]
+        if after is None:
+            return iter(reversed(ordered) if reverse else ordered)
+        if reverse:
+            return ordered.irange(maximum=after, inclusive=(True, False), reverse=True)  # type: ignore[no-any-return]
+        return ordered.irange(minimum=after, inclusive=(False, True))  # type: ignore[no-any-return]
+
     @property
     def healthy(self) -> bool:
         return self.synced.is_set() and self.error is None
@@ -158,6 +178,11 @@ class Informer:
         for key, obj in self._store.items():
             for value in func(obj):
                 index.setdefault(value, set()).add(key)
+
+    def add_sorted(self, name: str, func: SortFunc) -> None:
+        """Keep the objects ordered by ``func`` (a tuple ending in namespace and name)."""
+        self._sorted_funcs[name] = func
+        self._sorted[name] = SortedList(func(obj) for obj in self._store.values())
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -186,12 +211,16 @@ class Informer:
     # ------------------------------------------------------------------ store
 
     def _index_add(self, key: Key, obj: JSONDict) -> None:
+        for name, sort in self._sorted_funcs.items():
+            self._sorted[name].add(sort(obj))
         for name, func in self._index_funcs.items():
             index = self._indexes[name]
             for value in func(obj):
                 index.setdefault(value, set()).add(key)
 
     def _index_remove(self, key: Key, obj: JSONDict) -> None:
+        for name, sort in self._sorted_funcs.items():
+            self._sorted[name].discard(sort(obj))
         for name, func in self._index_funcs.items():
             index = self._indexes[name]
             for value in func(obj):

@@ -346,7 +346,7 @@ async def test_node_rejects_garbage_ids_before_anything_else() -> None:
         ("subscription { snapshotEvents { type } }", "Subscription.snapshotEvents"),
     ],
 )
-async def test_unbuilt_subscriptions_answer_not_implemented(
+async def test_subscriptions_without_a_websocket_say_where_to_go(
     subscription: str, field_name: str
 ) -> None:
     stream = await schema.build_schema().subscribe(subscription, context_value=make_context())
@@ -355,8 +355,8 @@ async def test_unbuilt_subscriptions_answer_not_implemented(
     assert len(results) == 1
     assert results[0].errors is not None
     [error] = results[0].errors
-    assert (error.extensions or {}).get("code") == "NOT_IMPLEMENTED"
-    assert error.message.startswith(f"{field_name} is not implemented yet")
+    assert (error.extensions or {}).get("code") == "BAD_REQUEST"
+    assert "WebSocket" in error.message
 
 
 # ---------------------------------------------------------------------------
