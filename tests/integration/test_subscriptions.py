@@ -200,3 +200,51 @@ async def test_one_connection_holds_at_most_100_subscriptions(
                 headers={"Authorization": f"Bearer {sandbox.tokens['bob']}"},
             )
         assert r.json()["data"]["viewer"]["username"] == "bob"
+
+
+@pytest.mark.timeout(240)
+async def test_100_subscribers_survive_an_api_server_restart(
+    sandbox: Sandbox, gateway: Gateway, unique: str
+) -> None:
+    ns = f"restart-{unique}"
+    async with kube_http(sandbox, user="admin", cluster=1) as admin:
+        await ensure_namespace(admin, ns)
+    db = o.database("Postgres", "pg", ns, phase="Provisioning")
+    await seed(sandbox, [db], cluster=1)
+    await asyncio.sleep(0.5)
+
+    sockets = [GraphQLWebSocket(gateway.url, sandbox.tokens["admin"]) for _ in range(2)]
+    subs: list[tuple[GraphQLWebSocket, str]] = []
+    for ws in sockets:
+        await ws.__aenter__()
+        for _ in range(50):
+            subs.append((ws, await ws.subscribe(DB_EVENTS, {"f": {"namespaces": [ns]}})))
+    try:
+        for ws, sid in subs:
+            first = await ws.event(sid, "databaseEvents")
+            assert (first["type"], first["phase"]) == ("INITIAL", "PROVISIONING")
+
+        await sandbox.restart_cluster(1)
+        for phase in ("DataRestoring", "NotReady", "Ready"):
+            await _set_phase(sandbox, db, phase, cluster=1)
+
+        async def final_state(ws: GraphQLWebSocket, sid: str) -> tuple[str, int]:
+            # A RESYNC means "refetch, then continue": the stream goes on after it.
+            resyncs = 0
+            while True:
+                event = await ws.event(sid, "databaseEvents", timeout=90)
+                if event["type"] == "RESYNC":
+                    resyncs += 1
+                elif event["phase"] == "READY":
+                    return "READY", resyncs
+
+        outcomes = await asyncio.gather(*(final_state(ws, sid) for ws, sid in subs))
+        assert [phase for phase, _ in outcomes] == ["READY"] * 100
+        body = await gateway.query(
+            "query($ns: [String!]) { databases(filter: {namespaces: $ns}) { nodes { phase } } }",
+            {"ns": [ns]},
+        )
+        assert body["data"]["databases"]["nodes"] == [{"phase": "READY"}]
+    finally:
+        for ws in sockets:
+            await ws.__aexit__(None, None, None)
