@@ -150,7 +150,7 @@ class ViewerAccess:
                 self._grants[(c, g, p)] = Grant(everywhere=True)
             elif namespaced:
                 found = self._cache.clusters[c].informers_by_plural(g, p)
-                for ns in found.index_values("namespace") if found else ():
+                for ns in found.index_values("namespace") if found is not None else ():
                     narrow.append(Check(c, "list", g, p, str(ns)))
         decided = await self._reviewer.decide(self.viewer, narrow)
         per_resource: dict[tuple[str, str, str], set[str]] = {}
@@ -171,7 +171,16 @@ class ViewerAccess:
         that appear later in another namespace are decided here before anyone sees them.
         """
         wanted: list[Check] = []
-        for cluster, group, plural, namespace in set(keys):
+        expanded = set(keys)
+        # Joins mostly stay inside a namespace (a snapshot's repository and session, a
+        # session's configuration): decide every watched kind there at once.
+        for cluster, _, _, namespace in list(expanded):
+            cache = self._cache.clusters.get(cluster)
+            for informer in cache.informers.values() if cache else ():
+                r = informer.resource
+                if r.namespaced:
+                    expanded.add((cluster, r.group, r.plural, namespace))
+        for cluster, group, plural, namespace in expanded:
             grant = self._grants.get((cluster, group, plural))
             if grant is not None and (grant.everywhere or namespace in grant.namespaces):
                 continue

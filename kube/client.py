@@ -93,6 +93,21 @@ class KubeClient:
             self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
         return self._session
 
+    def with_own_pool(self, *, connection_limit: int) -> KubeClient:
+        """The same server, TLS and credentials, with a connection pool of its own.
+
+        Every open watch holds a pooled connection for minutes: watches get their own
+        pool so that they never starve requests.
+        """
+        return KubeClient(
+            cluster=self.cluster,
+            server=self.server,
+            ssl_context=self._ssl,
+            token_source=self._token_source,
+            connection_limit=connection_limit,
+            timeout=self._timeout,
+        )
+
     def impersonating(
         self, user: str, groups: tuple[str, ...] = (), uid: str | None = None
     ) -> ImpersonatingClient:

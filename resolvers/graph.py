@@ -81,7 +81,7 @@ class Graph:
         if kind is None:
             return cluster.informers_in(group)
         found = cluster.informer(group, kind)
-        return [found] if found else []
+        return [found] if found is not None else []  # an empty informer is falsy
 
     def scan(
         self,

@@ -6,6 +6,8 @@ the upstream field names. Tests, the demo seed and the operator simulator share 
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +18,96 @@ STORAGE_V1 = "storage.kubestash.com/v1alpha1"
 CORE_V1 = "core.kubestash.com/v1alpha1"
 ARCHIVER_V1 = "archiver.kubedb.com/v1alpha1"
 
+_SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
 
 def ts(when: datetime) -> str:
     """RFC 3339 in UTC with seconds, as Kubernetes writes metav1.Time."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ts_micro(when: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, as the archiver sidecars write ``logStats`` times."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_size(nbytes: float) -> str:
+    """Sizes the way KubeStash prints them: ``0 B``, ``512 B``, ``4.117 MiB``."""
+    if nbytes < 1024:
+        return f"{max(0, int(nbytes))} B"
+    value = float(nbytes) / 1024
+    index = 0
+    while value >= 1024 and index < len(_SIZE_UNITS) - 1:
+        value /= 1024
+        index += 1
+    return f"{value:.3f} {_SIZE_UNITS[index]}"
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's ``time.Duration.String`` writes it: ``41.302817153s``, ``1m2.004s``."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        millis = f"{seconds * 1000:.6f}".rstrip("0").rstrip(".")
+        return f"{millis}ms"
+    nanos = round(seconds * 1e9)
+    hours, rest = divmod(nanos, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    whole, frac = divmod(rest, 10**9)
+    secs = f"{whole}.{frac:09d}".rstrip("0").rstrip(".")
+    out = f"{secs}s"
+    if hours or minutes:
+        out = f"{minutes}m{out}"
+    if hours:
+        out = f"{hours}h{out}"
+    return out
+
+
+def ulid(when: datetime, rng: random.Random | None = None) -> str:
+    """A ULID (Crockford base32: 48-bit millisecond time, 80 random bits), as snapshotID."""
+    source = rng or random.Random()
+    value = (int(when.timestamp() * 1000) & (2**48 - 1)) << 80 | source.getrandbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def condition_status(conditions: Iterable[Mapping[str, Any]], kind: str) -> str | None:
+    """``"True"``/``"False"``/``"Unknown"`` for the condition of that type, None if absent."""
+    for c in conditions:
+        if c.get("type") == kind:
+            return str(c.get("status") or "Unknown")
+    return None
+
+
+def database_phase(conditions: Iterable[Mapping[str, Any]]) -> str:
+    """A KubeDB database's phase from its conditions, in KubeDB's priority order
+    (``pkg/phase/phase.go``: HealthCheckPaused, Halted, DataRestoreStarted, DataRestored,
+    then the health conditions once Provisioned; Provisioning otherwise)."""
+    conds = list(conditions)
+
+    def status(kind: str) -> str | None:
+        return condition_status(conds, kind)
+
+    if status("HealthCheckPaused") == "True":
+        return "Unknown"
+    if status("Halted") == "True":
+        return "Halted"
+    if status("DataRestoreStarted") == "True" and status("DataRestored") is None:
+        return "DataRestoring"
+    if status("DataRestored") == "False":
+        return "NotReady"
+    if status("Provisioned") == "True":
+        if status("AcceptingConnection") == "False":
+            return "NotReady"
+        if status("ReplicaReady") == "False" or status("Ready") == "False":
+            return "Critical"
+        if status("Ready") == "True":
+            return "Ready"
+    return "Provisioning"
 
 
 def _meta(name: str, namespace: str | None, **extra: Any) -> Obj:
@@ -83,24 +171,45 @@ def database(
         "spec": spec,
     }
     if phase:
-        ready = phase in ("Ready", "Critical")
         obj["status"] = {
             "phase": phase,
             "observedGeneration": 1,
-            "conditions": [
-                condition(
-                    "ProvisioningStarted", True, reason="DatabaseProvisioningStartedSuccessfully"
-                ),
-                condition(
-                    "Provisioned", phase != "Provisioning", reason="DatabaseSuccessfullyProvisioned"
-                ),
-                condition(
-                    "AcceptingConnection", ready, reason="DatabaseAcceptingConnectionRequest"
-                ),
-                condition("Ready", ready, reason="AllReplicasReady"),
-            ],
+            "conditions": database_conditions(phase),
         }
     return obj
+
+
+def database_conditions(phase: str, *, at: datetime | None = None) -> list[Obj]:
+    """Conditions that KubeDB's phase derivation (:func:`database_phase`) maps to ``phase``."""
+    provisioned = phase not in ("Provisioning", "DataRestoring")
+    accepting = phase in ("Ready", "Critical", "Halted", "Unknown")
+    conds = [
+        condition(
+            "ProvisioningStarted", True, reason="DatabaseProvisioningStartedSuccessfully", at=at
+        ),
+        condition("Provisioned", provisioned, reason="DatabaseSuccessfullyProvisioned", at=at),
+        condition(
+            "ReplicaReady",
+            phase in ("Ready", "Halted", "Unknown"),
+            reason="AllReplicasReady" if phase != "Critical" else "SomeReplicasAreNotReady",
+            at=at,
+        ),
+        condition(
+            "AcceptingConnection", accepting, reason="DatabaseAcceptingConnectionRequest", at=at
+        ),
+        condition("Ready", accepting, reason="AllReplicasReady", at=at),
+    ]
+    if phase == "DataRestoring":
+        conds.append(
+            condition(
+                "DataRestoreStarted", True, reason="DataRestoreStartedByExternalInitializer", at=at
+            )
+        )
+    if phase == "Halted":
+        conds.append(condition("Halted", True, reason="DatabaseHalted", at=at))
+    if phase == "Unknown":
+        conds.append(condition("HealthCheckPaused", True, reason="HealthCheckPaused", at=at))
+    return conds
 
 
 def usage(scope: str = "Same", selector: Obj | None = None) -> Obj:
@@ -245,6 +354,8 @@ def backup_configuration(
     phase: str = "Ready",
     labels: dict[str, str] | None = None,
     next_schedule: datetime | None = None,
+    paused: bool = False,
+    annotations: dict[str, str] | None = None,
 ) -> Obj:
     ns = db["metadata"]["namespace"]
     repo = repository or f"{db['metadata']['name']}-repo"
@@ -272,7 +383,7 @@ def backup_configuration(
     return {
         "apiVersion": CORE_V1,
         "kind": "BackupConfiguration",
-        "metadata": _meta(name, ns, labels=labels),
+        "metadata": _meta(name, ns, labels=labels, annotations=annotations),
         "spec": {
             "target": {
                 "apiGroup": "kubedb.com",
@@ -290,6 +401,7 @@ def backup_configuration(
             "sessions": [
                 session_spec(schedule=schedule, repository=repo, tasks=tasks, addon=addon)
             ],
+            **({"paused": True} if paused else {}),
         },
         "status": status,
     }
@@ -477,12 +589,15 @@ def restore_session(
     snapshot_name: str = "latest",
     phase: str = "Running",
     percent: str = "40%",
+    addon: str = "postgres-addon",
+    tasks: tuple[str, ...] = ("logical-backup-restore",),
+    annotations: dict[str, str] | None = None,
 ) -> Obj:
     ns = db["metadata"]["namespace"]
     return {
         "apiVersion": CORE_V1,
         "kind": "RestoreSession",
-        "metadata": _meta(name, ns),
+        "metadata": _meta(name, ns, annotations=annotations),
         "spec": {
             "target": {
                 "apiGroup": "kubedb.com",
@@ -491,7 +606,7 @@ def restore_session(
                 "name": db["metadata"]["name"],
             },
             "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
-            "addon": {"name": "postgres-addon", "tasks": [{"name": "logical-backup-restore"}]},
+            "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
         },
         "status": {
             "phase": phase,
@@ -528,4 +643,65 @@ def addon(name: str, backup_tasks: tuple[str, ...], restore_tasks: tuple[str, ..
                 for t in restore_tasks
             ],
         },
+    }
+
+
+def archiver(
+    db_kind: str,
+    name: str,
+    namespace: str,
+    *,
+    storage: tuple[str, str],
+    retention: tuple[str, str],
+    driver: str = "VolumeSnapshotter",
+    schedule: str = "0 0 * * *",
+    manifest_schedule: str | None = None,
+    scope: str = "Same",
+    selector: Obj | None = None,
+    db_selector: Obj | None = None,
+    encryption_secret: tuple[str, str] | None = None,
+    sub_dir: str = "",
+    deletion_policy: str = "WipeOut",
+    paused: bool = False,
+) -> Obj:
+    """A KubeDB archiver (``<db_kind>Archiver``): full backups, log shipping, manifests."""
+    databases: Obj = {"namespaces": usage(scope, selector)["allowedNamespaces"]}
+    if db_selector is not None:
+        databases["selector"] = db_selector
+    spec: Obj = {
+        "pause": paused,
+        "databases": databases,
+        "retentionPolicy": {"namespace": retention[0], "name": retention[1]},
+        "backupStorage": {"ref": {"namespace": storage[0], "name": storage[1]}},
+        "deletionPolicy": deletion_policy,
+        "fullBackup": {
+            "driver": driver,
+            "scheduler": {
+                "schedule": schedule,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 1,
+                "failedJobsHistoryLimit": 1,
+            },
+            "sessionHistoryLimit": 2,
+        },
+        "logBackup": {"successfulLogHistoryLimit": 5, "failedLogHistoryLimit": 5},
+        "manifestBackup": {
+            "scheduler": {
+                "schedule": manifest_schedule or schedule,
+                "concurrencyPolicy": "Forbid",
+            },
+            "sessionHistoryLimit": 2,
+        },
+    }
+    if driver == "VolumeSnapshotter":
+        spec["fullBackup"]["task"] = {"params": {"volumeSnapshotClassName": "csi-snapclass"}}
+    if sub_dir:
+        spec["backupStorage"]["subDir"] = sub_dir
+    if encryption_secret:
+        spec["encryptionSecret"] = {"namespace": encryption_secret[0], "name": encryption_secret[1]}
+    return {
+        "apiVersion": ARCHIVER_V1,
+        "kind": f"{db_kind}Archiver",
+        "metadata": _meta(name, namespace),
+        "spec": spec,
     }

@@ -72,11 +72,18 @@ async def _run(
                 predicates[id(g)] = accept(g)
             return predicates[id(g)](item)
 
+        refresh_graph = context.refresh_graph
+
+        async def refresh() -> Graph:
+            # Joined fields of the events read the connection's view: keep it current.
+            context.graph = await refresh_graph()
+            return context.graph
+
         async for event in events.stream(
             hub=context.hub,
             spec=spec,
             graph=graph,
-            refresh=context.refresh_graph,
+            refresh=refresh,
             accept=matches,
             resume_token=resume_token,
         ):

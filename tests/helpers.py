@@ -126,3 +126,24 @@ async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+async def settled(gateway: Gateway, *, timeout: float = 60.0) -> None:
+    """Wait until the gateway answers for every cluster again (after an API server
+    restart its informers reconnect with backoff, up to 30 s)."""
+
+    last: list[object] = []
+
+    async def no_errors() -> bool:
+        lists = ("databases", "snapshots", "repositories", "backupSessions", "restoreSessions")
+        fields = "clusterErrors { cluster code message }"
+        body = await gateway.query(
+            "{ " + " ".join(f"{n}(first: 1) {{ {fields} }}" for n in lists) + " }"
+        )
+        last[:] = [e for conn in body["data"].values() for e in conn["clusterErrors"]]
+        return not last
+
+    try:
+        await eventually(no_errors, timeout=timeout, interval=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"the gateway did not settle: {last}") from exc

@@ -125,6 +125,12 @@ class ClusterCache:
         current = self.informers.get(gk)
         if event.type == "DELETED" or not _established(event.obj):
             if current is not None and event.type == "DELETED":
+                log.info(
+                    "%s: %s.%s went away; stopped watching",
+                    self.name,
+                    resource.plural,
+                    resource.group,
+                )
                 del self.informers[gk]
                 asyncio.get_running_loop().create_task(current.stop())
             return

@@ -12,7 +12,7 @@ import pytest_asyncio
 from kube.client import KubeClient
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
-from tests.helpers import ensure_namespace, eventually, kube_http, seed
+from tests.helpers import Gateway, ensure_namespace, eventually, kube_http, seed, settled
 from watchers.informer import Change, Informer, Relisted, ResourceType
 
 pytestmark = pytest.mark.sandbox
@@ -99,7 +99,9 @@ async def _async(value: Any) -> Any:
 
 
 @pytest.mark.timeout(180)
-async def test_an_informer_survives_an_api_server_restart(sandbox: Sandbox, unique: str) -> None:
+async def test_an_informer_survives_an_api_server_restart(
+    sandbox: Sandbox, gateway: Gateway, unique: str
+) -> None:
     ns = f"inf-restart-{unique}"
     async with kube_http(sandbox, user="admin", cluster=1) as admin:
         await ensure_namespace(admin, ns)
@@ -129,3 +131,4 @@ async def test_an_informer_survives_an_api_server_restart(sandbox: Sandbox, uniq
     finally:
         await informer.stop()
         await client.close()
+        await settled(gateway)  # the session's gateway reconnects too; later tests need it

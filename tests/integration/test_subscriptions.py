@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
-from tests.helpers import Gateway, ensure_namespace, kube_http, seed
+from tests.helpers import Gateway, ensure_namespace, kube_http, seed, settled
 from tests.ws import GraphQLWebSocket
 
 pytestmark = pytest.mark.sandbox
@@ -248,3 +248,4 @@ async def test_100_subscribers_survive_an_api_server_restart(
     finally:
         for ws in sockets:
             await ws.__aexit__(None, None, None)
+        await settled(gateway)  # later tests expect both clusters to answer

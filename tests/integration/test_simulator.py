@@ -1,0 +1,870 @@
+"""The operator simulator against the real sandbox API servers.
+
+Every assertion reads what the API server stores (raw GETs as admin): the simulator is
+only trusted for what it actually wrote, through the status subresource, past the CRDs'
+schema validation. One simulator serves the module, at 600x simulated time, limited to
+this module's namespaces so it leaves other tests' objects alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from kube.manifests import Discovery, apply_manifest
+from sandbox import objects as o
+from sandbox.controlplane import Sandbox
+from sandbox.simulator import FAIL_ANNOTATION, FIELD_MANAGER, Simulator
+from tests.helpers import ensure_namespace, eventually, kube_http, seed
+
+pytestmark = pytest.mark.sandbox
+
+PREFIX = f"sim{os.urandom(2).hex()}-"
+CORE = "/apis/core.kubestash.com/v1alpha1"
+STORAGE = "/apis/storage.kubestash.com/v1alpha1"
+KUBEDB = "/apis/kubedb.com/v1"
+ARCHIVER = "/apis/archiver.kubedb.com/v1alpha1"
+
+Obj = dict[str, Any]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sim(sandbox: Sandbox) -> AsyncIterator[Simulator]:
+    clients = {c.name: sandbox.client(c.name) for c in sandbox.clusters}
+    simulator = Simulator(
+        clients,
+        time_scale=600,
+        step=0.25,
+        seed=7,
+        namespace_filter=lambda ns: ns.startswith(PREFIX),
+    )
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+        for client in clients.values():
+            await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def admin(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    async with kube_http(sandbox, user="admin") as client:
+        yield client
+
+
+async def namespace(sandbox: Sandbox, name: str, labels: dict[str, str] | None = None) -> str:
+    for cluster in range(len(sandbox.clusters)):
+        async with kube_http(sandbox, user="admin", cluster=cluster) as client:
+            await ensure_namespace(client, name, labels)
+    return name
+
+
+async def create(sandbox: Sandbox, *objects: Obj, cluster: int = 0) -> None:
+    """Apply objects as a user would: spec only, the status is the operators' job."""
+    client = sandbox.client(cluster)
+    discovery = Discovery(client)
+    try:
+        for obj in objects:
+            body = copy.deepcopy(obj)
+            body.pop("status", None)
+            await apply_manifest(client, discovery, body, field_manager="stashql-tests")
+    finally:
+        await client.close()
+
+
+async def get(client: httpx.AsyncClient, path: str) -> Obj | None:
+    r = await client.get(path)
+    if r.status_code == 404:
+        return None
+    assert r.status_code == 200, r.text
+    body: Obj = r.json()
+    return body
+
+
+async def must_get(client: httpx.AsyncClient, path: str) -> Obj:
+    found = await get(client, path)
+    assert found is not None, path
+    return found
+
+
+async def items(client: httpx.AsyncClient, path: str, **params: str) -> list[Obj]:
+    r = await client.get(path, params=params)
+    assert r.status_code == 200, r.text
+    found: list[Obj] = r.json()["items"]
+    return found
+
+
+def conditions(obj: Obj | None) -> dict[str, Obj]:
+    return {c["type"]: c for c in ((obj or {}).get("status") or {}).get("conditions") or []}
+
+
+def phase(obj: Obj | None) -> str:
+    return str(((obj or {}).get("status") or {}).get("phase") or "")
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def storage_pair(ns: str) -> tuple[Obj, Obj]:
+    return o.backup_storage("s3", ns), o.retention_policy("keep", ns, last=5)
+
+
+# --------------------------------------------------------------------------- databases
+
+
+async def test_database_provisions_then_becomes_ready_on_both_clusters(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}db-{unique}")
+    await create(sandbox, o.database("Postgres", "pg", ns, phase=None))
+    await create(sandbox, o.database("MySQL", "my", ns, phase=None, version="8.4.3"), cluster=1)
+    await create(sandbox, o.database("Postgres", "stopped", ns, phase=None, halted=True), cluster=0)
+    seen: list[str] = []
+
+    async def ready() -> Obj | None:
+        db = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg")
+        if phase(db) and (not seen or seen[-1] != phase(db)):
+            seen.append(phase(db))
+        return db if phase(db) == "Ready" else None
+
+    db = await eventually(ready, timeout=30, interval=0.05)
+    assert seen == ["Provisioning", "Ready"]
+    conds = conditions(db)
+    for kind in ("ProvisioningStarted", "Provisioned", "ReplicaReady", "AcceptingConnection"):
+        assert conds[kind]["status"] == "True", kind
+    assert conds["Ready"]["status"] == "True"
+    assert conds["ProvisioningStarted"]["reason"] == "DatabaseProvisioningStartedSuccessfully"
+    assert db["status"]["observedGeneration"] == db["metadata"]["generation"]
+    # The status went through the status subresource, under the simulator's name.
+    managers = {(m["manager"], m.get("subresource")) for m in db["metadata"]["managedFields"]}
+    assert (FIELD_MANAGER, "status") in managers
+
+    async with kube_http(sandbox, user="admin", cluster=1) as other:
+
+        async def other_ready() -> bool:
+            return phase(await get(other, f"{KUBEDB}/namespaces/{ns}/mysqls/my")) == "Ready"
+
+        await eventually(other_ready, timeout=30)
+
+    async def halted() -> bool:
+        return phase(await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/stopped")) == "Halted"
+
+    await eventually(halted, timeout=30)
+
+
+# --------------------------------------------------------------------------- backups
+
+
+async def test_backup_configuration_becomes_ready_and_backs_up(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}bc-{unique}")
+    storage, retention = storage_pair(ns)
+    db = o.database("Postgres", "pg", ns, phase=None)
+    bc = o.backup_configuration(
+        "pg-backup", db, storage=(ns, "s3"), retention=(ns, "keep"), schedule="*/30 * * * *"
+    )
+    started = datetime.now(UTC) - timedelta(seconds=2)
+    await create(sandbox, storage, retention, db, bc)
+
+    async def ready() -> Obj | None:
+        got = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup")
+        sessions = (got or {}).get("status", {}).get("sessions") or []
+        triggered = sessions and "InitialBackupTriggered" in conditions({"status": sessions[0]})
+        return got if phase(got) == "Ready" and triggered else None
+
+    got = await eventually(ready, timeout=30)
+    status = got["status"]
+    assert status["targetFound"] is True
+    assert conditions(got)["ValidationPassed"]["status"] == "True"
+    assert status["backends"] == [
+        {
+            "name": "s3-backend",
+            "ready": True,
+            "storage": {"ref": {"namespace": ns, "name": "s3"}, "phase": "Ready"},
+            "retentionPolicy": {"ref": {"namespace": ns, "name": "keep"}, "found": True},
+        }
+    ]
+    session = status["sessions"][0]
+    assert session["name"] == "full-backup"
+    assert conditions({"status": session})["SchedulerEnsured"]["status"] == "True"
+    # */30 at 600x fires within 3 real seconds; nextSchedule is that real time.
+    assert started < parse(session["nextSchedule"]) < datetime.now(UTC) + timedelta(seconds=4)
+
+    async def succeeded() -> Obj | None:
+        runs = await items(admin, f"{CORE}/namespaces/{ns}/backupsessions")
+        done = [r for r in runs if phase(r) == "Succeeded"]
+        return done[0] if done else None
+
+    run = await eventually(succeeded, timeout=30)
+    assert run["spec"]["invoker"] == {
+        "apiGroup": "core.kubestash.com",
+        "kind": "BackupConfiguration",
+        "name": "pg-backup",
+    }
+    owner = run["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["controller"]) == (
+        "BackupConfiguration",
+        "pg-backup",
+        True,
+    )
+    assert run["metadata"]["labels"]["kubestash.com/invoker-name"] == "pg-backup"
+    run_conds = conditions(run)
+    for kind in ("BackupExecutorEnsured", "SnapshotsEnsured", "SessionHistoryCleaned"):
+        assert run_conds[kind]["status"] == "True", kind
+    assert run["status"]["duration"].endswith("s")
+    assert run["status"]["totalSnapshots"] == 1
+    entry = run["status"]["snapshots"][0]
+    assert entry["phase"] == "Succeeded"
+    assert entry["repository"] == "pg-repo"
+    assert run["status"]["retentionPolicy"][0]["phase"] == "Applied"
+
+    snap = await get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{entry['name']}")
+    assert snap is not None
+    assert snap["metadata"]["labels"] == {
+        "kubestash.com/repo-name": "pg-repo",
+        "kubestash.com/app-ref-kind": "Postgres",
+        "kubestash.com/app-ref-name": "pg",
+        "kubestash.com/app-ref-namespace": ns,
+    }
+    assert snap["metadata"]["annotations"]["kubedb.com/db-version"] == "16.4"
+    snap_owner = snap["metadata"]["ownerReferences"][0]
+    assert (snap_owner["kind"], snap_owner["name"], snap_owner["controller"]) == (
+        "Repository",
+        "pg-repo",
+        True,
+    )
+    spec = snap["spec"]
+    assert len(spec["snapshotID"]) == 26
+    assert (spec["type"], spec["repository"], spec["session"], spec["version"]) == (
+        "FullBackup",
+        "pg-repo",
+        "full-backup",
+        "v1",
+    )
+    assert spec["backupSession"] == run["metadata"]["name"]
+    assert spec["appRef"] == {
+        "apiGroup": "kubedb.com",
+        "kind": "Postgres",
+        "namespace": ns,
+        "name": "pg",
+    }
+    st = snap["status"]
+    assert st["phase"] == "Succeeded"
+    assert st["integrity"] is True
+    assert st["size"].endswith("B")
+    assert parse(st["snapshotTime"]) >= started
+    assert st["totalComponents"] == 2
+    assert set(st["components"]) == {"dump", "manifest"}
+    dump = st["components"]["dump"]
+    assert (dump["driver"], dump["phase"]) == ("Restic", "Succeeded")
+    assert dump["path"] == "repository/v1/full-backup/dump"
+    assert dump["size"]
+    assert dump["duration"]
+    assert dump["resticStats"][0]["summary"]["hostPath"] == "dumpfile.sql"
+
+    async def counted() -> Obj | None:
+        repo = await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-repo")
+        status = (repo or {}).get("status") or {}
+        ok = status.get("snapshotCount", 0) >= 1 and status.get("lastBackupTime")
+        return repo if ok else None
+
+    repo = await eventually(counted, timeout=30)
+    assert repo["spec"]["appRef"]["name"] == "pg"
+    assert repo["spec"]["storageRef"] == {"namespace": ns, "name": "s3"}
+    assert repo["spec"]["path"] == "/pg-repo"
+    assert repo["status"]["phase"] == "Ready"
+    assert repo["status"]["integrity"] is True
+    assert any(s["name"] == snap["metadata"]["name"] for s in repo["status"]["recentSnapshots"])
+
+    # KubeStash initialised the storage it was given without a status.
+    store = await get(admin, f"{STORAGE}/namespaces/{ns}/backupstorages/s3")
+    assert phase(store) == "Ready"
+
+
+async def test_schedules_run_on_simulated_time_and_paused_configurations_wait(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}cron-{unique}")
+    storage, retention = storage_pair(ns)
+    busy = o.database("Postgres", "busy", ns, phase=None)
+    idle = o.database("Postgres", "idle", ns, phase=None)
+    await create(
+        sandbox,
+        storage,
+        retention,
+        busy,
+        idle,
+        # Every 5 simulated minutes = every 0.5 real seconds at 600x.
+        o.backup_configuration(
+            "busy-backup", busy, storage=(ns, "s3"), retention=(ns, "keep"), schedule="*/5 * * * *"
+        ),
+        o.backup_configuration(
+            "idle-backup",
+            idle,
+            storage=(ns, "s3"),
+            retention=(ns, "keep"),
+            schedule="*/5 * * * *",
+            paused=True,
+        ),
+    )
+    names: set[str] = set()
+    next_schedules: set[str] = set()
+
+    async def several() -> bool:
+        runs = await items(admin, f"{CORE}/namespaces/{ns}/backupsessions")
+        names.update(
+            r["metadata"]["name"] for r in runs if r["spec"]["invoker"]["name"] == "busy-backup"
+        )
+        bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/busy-backup")
+        for s in (bc or {}).get("status", {}).get("sessions") or []:
+            if s.get("nextSchedule"):
+                next_schedules.add(s["nextSchedule"])
+        return len(names) >= 4 and len(next_schedules) >= 2
+
+    await eventually(several, timeout=30, interval=0.2)
+
+    idle_bc = await must_get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/idle-backup")
+    assert phase(idle_bc) == "Ready"
+    sessions = idle_bc["status"]["sessions"][0]
+    assert "InitialBackupTriggered" not in conditions({"status": sessions})
+    runs = await items(admin, f"{CORE}/namespaces/{ns}/backupsessions")
+    assert [r for r in runs if r["spec"]["invoker"]["name"] == "idle-backup"] == []
+    # sessionHistoryLimit (3 here) keeps the number of finished runs bounded.
+    finished = [r for r in runs if r["spec"]["invoker"]["name"] == "busy-backup" and phase(r)]
+    assert len([r for r in finished if phase(r) == "Succeeded"]) <= 3 + 1
+
+
+async def test_missing_or_forbidden_storage_is_reported_on_the_configuration(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}bad-{unique}")
+    other = await namespace(sandbox, f"{PREFIX}bad-{unique}-other")
+    storage, retention = storage_pair(ns)
+    private = o.backup_storage("private", other, scope="Same")
+    db = o.database("Postgres", "pg", ns, phase=None)
+    await create(
+        sandbox,
+        storage,
+        retention,
+        private,
+        db,
+        o.backup_configuration(
+            "no-storage", db, storage=(ns, "nowhere"), retention=(ns, "keep"), repository="r1"
+        ),
+        o.backup_configuration(
+            "no-policy", db, storage=(ns, "s3"), retention=(ns, "forever"), repository="r2"
+        ),
+        o.backup_configuration(
+            "not-allowed", db, storage=(other, "private"), retention=(ns, "keep"), repository="r3"
+        ),
+    )
+
+    async def status_of(name: str, wanted: str) -> Obj | None:
+        bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/{name}")
+        return bc if phase(bc) == wanted else None
+
+    missing = await eventually(lambda: status_of("no-storage", "NotReady"), timeout=30)
+    backend = missing["status"]["backends"][0]
+    assert backend["ready"] is False
+    assert "nowhere" in backend["storage"]["reason"]
+    assert conditions(missing)["ValidationPassed"]["status"] == "True"
+
+    no_policy = await eventually(lambda: status_of("no-policy", "NotReady"), timeout=30)
+    retention_status = no_policy["status"]["backends"][0]["retentionPolicy"]
+    assert retention_status["found"] is False
+    assert "forever" in retention_status["reason"]
+
+    invalid = await eventually(lambda: status_of("not-allowed", "Invalid"), timeout=30)
+    validation = conditions(invalid)["ValidationPassed"]
+    assert validation["status"] == "False"
+    assert "private" in validation["message"]
+    assert ns in validation["message"]
+
+    # None of them runs a backup or gets a repository.
+    await asyncio.sleep(1.5)
+    assert await items(admin, f"{CORE}/namespaces/{ns}/backupsessions") == []
+    assert await items(admin, f"{STORAGE}/namespaces/{ns}/repositories") == []
+
+
+# --------------------------------------------------------------------------- auto-backup
+
+
+async def test_blueprint_annotations_create_the_appbinding_configuration(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    admin_ns = await namespace(sandbox, f"{PREFIX}bp-{unique}-admin")
+    ns = await namespace(sandbox, f"{PREFIX}bp-{unique}", {"team": "a"})
+    shared = (admin_ns, "s3")
+    kept = (admin_ns, "keep")
+    daily = o.blueprint("pg-daily", admin_ns, storage=shared, retention=kept, scope="All")
+    team_b = o.blueprint(
+        "team-b",
+        admin_ns,
+        storage=shared,
+        retention=kept,
+        scope="Selector",
+        selector={"matchLabels": {"team": "b"}},
+    )
+
+    def annotated(name: str, blueprint: str) -> Obj:
+        return o.database(
+            "Postgres",
+            name,
+            ns,
+            phase=None,
+            annotations={
+                "blueprint.kubestash.com/name": blueprint,
+                "blueprint.kubestash.com/namespace": admin_ns,
+                "variables.kubestash.com/schedule": "*/30 * * * *",
+                "variables.kubestash.com/repoName": f"{name}-repo",
+            },
+        )
+
+    await create(
+        sandbox,
+        o.backup_storage("s3", admin_ns, scope="All"),
+        o.retention_policy("keep", admin_ns, scope="All"),
+        daily,
+        team_b,
+        annotated("auto", "pg-daily"),
+        annotated("refused", "team-b"),
+        annotated("orphan", "no-such-blueprint"),
+    )
+
+    async def generated() -> Obj | None:
+        bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/appbinding-auto")
+        return bc if phase(bc) == "Ready" else None
+
+    bc = await eventually(generated, timeout=30)
+    labels = bc["metadata"]["labels"]
+    assert labels["kubestash.com/invoker-name"] == "pg-daily"
+    assert labels["kubestash.com/invoker-namespace"] == admin_ns
+    assert bc["spec"]["target"] == {
+        "apiGroup": "kubedb.com",
+        "kind": "Postgres",
+        "namespace": ns,
+        "name": "auto",
+    }
+    session = bc["spec"]["sessions"][0]
+    assert session["scheduler"]["schedule"] == "*/30 * * * *"
+    assert session["repositories"][0]["name"] == "auto-repo"
+    assert bc["spec"]["backends"][0]["storageRef"] == {"namespace": admin_ns, "name": "s3"}
+
+    async def repo_created() -> bool:
+        return await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/auto-repo") is not None
+
+    await eventually(repo_created, timeout=30)
+    # A blueprint that does not allow the namespace, or that does not exist: nothing.
+    await asyncio.sleep(1.0)
+    names = {
+        b["metadata"]["name"]
+        for b in await items(admin, f"{CORE}/namespaces/{ns}/backupconfigurations")
+    }
+    assert names == {"appbinding-auto"}
+
+
+# --------------------------------------------------------------------------- archivers
+
+
+async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}arch-{unique}")
+    storage, retention = storage_pair(ns)
+    await create(
+        sandbox,
+        storage,
+        retention,
+        o.archiver("Postgres", "pg-arch", ns, storage=(ns, "s3"), retention=(ns, "keep")),
+        o.archiver(
+            "MySQL", "my-arch", ns, storage=(ns, "s3"), retention=(ns, "keep"), driver="Restic"
+        ),
+        o.database("Postgres", "pgx", ns, phase=None, archiver=(ns, "pg-arch")),
+        o.database(
+            "MySQL",
+            "myx",
+            ns,
+            phase=None,
+            version="8.4.3",
+            archiver=(ns, "my-arch"),
+            annotations={FAIL_ANNOTATION: "log"},
+        ),
+    )
+
+    async def log_snapshot(name: str) -> Obj | None:
+        snap = await get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{name}")
+        return snap if snap and snap.get("status", {}).get("components") else None
+
+    first = await eventually(lambda: log_snapshot("pgx-incremental-snapshot"), timeout=30)
+    assert first["spec"]["type"] == "IncrementalBackup"
+    assert first["spec"]["repository"] == "pgx-full"
+    assert first["metadata"]["labels"]["kubestash.com/repo-name"] == "pgx-full"
+    assert first["metadata"]["ownerReferences"][0]["name"] == "pgx-full"
+    await asyncio.sleep(1.0)
+    second = await log_snapshot("pgx-incremental-snapshot")
+    assert second is not None
+    before = first["status"]["components"]["wal"]["logStats"]
+    after = second["status"]["components"]["wal"]["logStats"]
+    assert parse(after["end"]) > parse(before["end"])
+    assert after["start"] == before["start"]
+    assert after["lsn"] != before["lsn"]
+    assert after["totalSucceededCount"] > before["totalSucceededCount"]
+    assert 1 <= len(after["lastSucceededStats"]) <= 5
+
+    # The log window starts at the first full backup, a volume snapshot in <db>-full.
+    fulls = [
+        s
+        for s in await items(
+            admin,
+            f"{STORAGE}/namespaces/{ns}/snapshots",
+            labelSelector="kubestash.com/repo-name=pgx-full",
+        )
+        if s["spec"]["type"] == "FullBackup" and phase(s) == "Succeeded"
+    ]
+    assert fulls
+    assert parse(after["start"]) == min(parse(s["status"]["snapshotTime"]) for s in fulls)
+    assert set(fulls[0]["status"]["components"]) == {"volumesnapshot"}
+    assert fulls[0]["status"]["components"]["volumesnapshot"]["driver"] == "VolumeSnapshotter"
+
+    bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/pgx-archiver")
+    assert bc is not None
+    assert bc["metadata"]["ownerReferences"][0]["name"] == "pgx"
+    sessions = {s["name"]: s for s in bc["spec"]["sessions"]}
+    assert [t["name"] for t in sessions["full-backup"]["addon"]["tasks"]] == ["volume-snapshot"]
+    assert sessions["full-backup"]["repositories"][0]["name"] == "pgx-full"
+    assert [t["name"] for t in sessions["manifest-backup"]["addon"]["tasks"]] == ["manifest-backup"]
+    assert sessions["manifest-backup"]["repositories"][0]["name"] == "pgx-manifest"
+    for repo in ("pgx-full", "pgx-manifest"):
+        assert await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/{repo}") is not None
+    archiver = await must_get(admin, f"{ARCHIVER}/namespaces/{ns}/postgresarchivers/pg-arch")
+    assert {"name": "pgx", "namespace": ns} in archiver["status"]["databaseRefs"]
+
+    # MySQL ships binlogs into `log` (no LSN); an injected failure shows in logStats.
+    async def failing() -> Obj | None:
+        snap = await log_snapshot("myx-incremental-snapshot")
+        stats = (snap or {}).get("status", {}).get("components", {}).get("log", {})
+        return stats.get("logStats") if stats.get("logStats", {}).get("totalFailedCount") else None
+
+    stats = await eventually(failing, timeout=30)
+    assert "lsn" not in stats
+    assert "binlog" in stats["lastFailedStats"][-1]["error"]
+    assert stats["end"] == stats["start"]  # nothing shipped while it fails
+    full_my = await must_get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/myx-archiver")
+    assert [t["name"] for t in full_my["spec"]["sessions"][0]["addon"]["tasks"]] == [
+        "physical-backup"
+    ]
+
+    # Point-in-time recovery into a new database, inside the window: DataRestoring, Ready.
+    target_time = parse(after["end"]).replace(microsecond=0)
+    recovered = o.database("Postgres", "pgx-copy", ns, phase=None)
+    recovered["spec"]["init"] = {
+        "archiver": {
+            "recoveryTimestamp": o.ts(target_time),
+            "fullDBRepository": {"namespace": ns, "name": "pgx-full"},
+            "manifestRepository": {"namespace": ns, "name": "pgx-manifest"},
+            "replicationStrategy": "none",
+        }
+    }
+    too_late = copy.deepcopy(recovered)
+    too_late["metadata"]["name"] = "pgx-future"
+    too_late["spec"]["init"]["archiver"]["recoveryTimestamp"] = o.ts(
+        datetime.now(UTC) + timedelta(days=1)
+    )
+    await create(sandbox, recovered, too_late)
+    phases: list[str] = []
+
+    async def recovered_ready() -> Obj | None:
+        got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-copy")
+        if phase(got) and (not phases or phases[-1] != phase(got)):
+            phases.append(phase(got))
+        return got if phase(got) == "Ready" else None
+
+    copy_db = await eventually(recovered_ready, timeout=30, interval=0.05)
+    assert phases == ["Provisioning", "DataRestoring", "Ready"]
+    assert conditions(copy_db)["DataRestored"]["reason"] == "SuccessfullyDataRestored"
+
+    async def refused() -> Obj | None:
+        got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-future")
+        return got if phase(got) == "NotReady" else None
+
+    future = await eventually(refused, timeout=30)
+    assert "after the latest archived log" in conditions(future)["DataRestored"]["message"]
+
+
+# --------------------------------------------------------------------------- restores
+
+
+async def restore_fixture(sandbox: Sandbox, ns: str, *, with_backups: bool) -> tuple[Obj, Obj]:
+    """A database, a repository holding one succeeded snapshot, optionally backed up."""
+    storage, retention = storage_pair(ns)
+    db = o.database("Postgres", "pg", ns, phase=None)
+    repo = o.repository(db, "pg-repo", storage=(ns, "s3"))
+    snap = o.snapshot(
+        "pg-repo-seeded",
+        repo,
+        session="seeded-run",
+        taken=datetime.now(UTC) - timedelta(minutes=10),
+        size="16 MiB",
+    )
+    objects = [storage, retention, db]
+    if with_backups:
+        objects.append(
+            o.backup_configuration(
+                "pg-backup", db, storage=(ns, "s3"), retention=(ns, "keep"), schedule="0 0 1 1 *"
+            )
+        )
+    await create(sandbox, *objects)
+    await seed(sandbox, [repo, snap])
+    return db, snap
+
+
+async def test_restore_session_progresses_and_database_passes_data_restoring(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}rs-{unique}")
+    db, _ = await restore_fixture(sandbox, ns, with_backups=True)
+    db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/pg"
+    bc_path = f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup"
+
+    async def db_ready() -> bool:
+        bc = await get(admin, bc_path)
+        return phase(await get(admin, db_path)) == "Ready" and phase(bc) == "Ready"
+
+    await eventually(db_ready, timeout=30)
+    await create(sandbox, o.restore_session("pg-restore", db, repository="pg-repo"))
+    db_phases: list[str] = []
+    percents: set[str] = set()
+    paused_seen: list[Obj] = []
+    bc_paused = False
+
+    async def restored() -> Obj | None:
+        nonlocal bc_paused
+        current = phase(await get(admin, db_path))
+        if not db_phases or db_phases[-1] != current:
+            db_phases.append(current)
+        bc = await get(admin, bc_path)
+        bc_paused = bc_paused or (bc or {}).get("spec", {}).get("paused") is True
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/pg-restore")
+        st = (rs or {}).get("status") or {}
+        paused_seen.extend(st.get("pausedBackups") or [])
+        for component in (st.get("components") or {}).values():
+            percents.add(component.get("progress", {}).get("percentDone", ""))
+        return rs if phase(rs) == "Succeeded" else None
+
+    rs = await eventually(restored, timeout=30, interval=0.05)
+    dump = rs["status"]["components"]["dump"]
+    assert dump["phase"] == "Succeeded"
+    assert dump["progress"]["percentDone"] == "100.00%"
+    assert rs["status"]["duration"].endswith("s")
+    assert rs["status"]["targetFound"] is True
+    assert conditions(rs)["RestoreExecutorEnsured"]["status"] == "True"
+    assert any(p not in ("", "0.00%", "100.00%") for p in percents), percents
+    assert {"kind": "BackupConfiguration", "name": "pg-backup"}.items() <= paused_seen[0].items()
+    assert bc_paused
+    assert "pausedBackups" not in rs["status"]
+
+    async def back_to_ready() -> Obj | None:
+        current = await get(admin, db_path)
+        if db_phases[-1] != phase(current):
+            db_phases.append(phase(current))
+        return current if phase(current) == "Ready" else None
+
+    final = await eventually(back_to_ready, timeout=30, interval=0.05)
+    assert "DataRestoring" in db_phases, db_phases
+    assert db_phases.index("DataRestoring") < len(db_phases) - 1
+    conds = conditions(final)
+    assert conds["DataRestored"]["status"] == "True"
+    assert conds["DataRestored"]["reason"] == "SuccessfullyDataRestored"
+    assert "DataRestoreStarted" not in conds
+
+    async def resumed() -> bool:
+        bc = await get(admin, bc_path)
+        return (bc or {}).get("spec", {}).get("paused") is False
+
+    await eventually(resumed, timeout=30)
+
+
+async def test_deleting_a_running_restore_interrupts_it(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}int-{unique}")
+    db, _ = await restore_fixture(sandbox, ns, with_backups=True)
+    db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/pg"
+    bc_path = f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup"
+
+    async def ready() -> bool:
+        return (
+            phase(await get(admin, db_path)) == "Ready"
+            and phase(await get(admin, bc_path)) == "Ready"
+        )
+
+    await eventually(ready, timeout=30)
+    await create(sandbox, o.restore_session("doomed", db, repository="pg-repo"))
+
+    async def restoring() -> bool:
+        return phase(await get(admin, db_path)) == "DataRestoring"
+
+    await eventually(restoring, timeout=30, interval=0.05)
+    r = await admin.delete(f"{CORE}/namespaces/{ns}/restoresessions/doomed")
+    assert r.status_code == 200, r.text
+
+    async def interrupted() -> Obj | None:
+        got = await get(admin, db_path)
+        return got if phase(got) == "NotReady" else None
+
+    got = await eventually(interrupted, timeout=30)
+    restored = conditions(got)["DataRestored"]
+    assert (restored["status"], restored["reason"]) == ("False", "DataRestoreInterrupted")
+    assert "doomed" in restored["message"]
+
+    async def resumed() -> bool:
+        return (await must_get(admin, bc_path))["spec"].get("paused") is False
+
+    await eventually(resumed, timeout=30)
+
+
+# --------------------------------------------------------------------------- failures
+
+
+async def test_injected_failures_fail_sessions_snapshots_and_restores(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}fail-{unique}")
+    storage, retention = storage_pair(ns)
+    broken = o.database(
+        "Postgres", "broken", ns, phase=None, annotations={FAIL_ANNOTATION: "backup"}
+    )
+    await create(
+        sandbox,
+        storage,
+        retention,
+        broken,
+        o.backup_configuration(
+            "broken-backup",
+            broken,
+            storage=(ns, "s3"),
+            retention=(ns, "keep"),
+            schedule="0 0 1 1 *",
+        ),
+    )
+    db, _ = await restore_fixture(sandbox, ns, with_backups=False)
+
+    async def failed_run() -> Obj | None:
+        runs = await items(admin, f"{CORE}/namespaces/{ns}/backupsessions")
+        done = [r for r in runs if phase(r) == "Failed"]
+        return done[0] if done else None
+
+    run = await eventually(failed_run, timeout=30)
+    reasons = [c for c in conditions(run).values() if c["status"] == "False"]
+    assert reasons
+    assert reasons[0]["message"]
+    snap_name = run["status"]["snapshots"][0]["name"]
+    assert run["status"]["snapshots"][0]["phase"] == "Failed"
+    snap = await must_get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{snap_name}")
+    assert phase(snap) == "Failed"
+    dump = snap["status"]["components"]["dump"]
+    assert dump["phase"] == "Failed"
+    assert dump["error"]
+    assert dump["error"] in reasons[0]["message"]
+    assert snap["status"]["components"]["manifest"]["phase"] == "Succeeded"
+    assert conditions(snap)["BackupIncomplete"]["status"] == "True"
+
+    async def db_ready() -> bool:
+        return phase(await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg")) == "Ready"
+
+    await eventually(db_ready, timeout=30)
+    await create(
+        sandbox,
+        o.restore_session(
+            "bad-restore",
+            db,
+            repository="pg-repo",
+            snapshot_name="pg-repo-seeded",
+            annotations={FAIL_ANNOTATION: "restore"},
+        ),
+    )
+    db_phases: list[str] = []
+
+    async def restore_failed() -> Obj | None:
+        current = phase(await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg"))
+        if not db_phases or db_phases[-1] != current:
+            db_phases.append(current)
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/bad-restore")
+        return rs if phase(rs) == "Failed" and current == "NotReady" else None
+
+    rs = await eventually(restore_failed, timeout=30, interval=0.05)
+    assert rs["status"]["components"]["dump"]["phase"] == "Failed"
+    assert rs["status"]["components"]["dump"]["error"]
+    assert rs["status"]["components"]["dump"]["progress"]["percentDone"] != "100.00%"
+    assert conditions(rs)["RestoreIncomplete"]["status"] == "True"
+    assert "DataRestoring" in db_phases, db_phases
+    final = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg")
+    restored = conditions(final)["DataRestored"]
+    assert (restored["status"], restored["reason"]) == ("False", "FailedToRestoreData")
+    assert restored["message"]
+
+    # A restore that names a snapshot that does not exist fails, saying which one.
+    await create(
+        sandbox,
+        o.restore_session("ghost-restore", db, repository="pg-repo", snapshot_name="no-such-snap"),
+    )
+
+    async def ghost() -> Obj | None:
+        got = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/ghost-restore")
+        return got if phase(got) == "Failed" else None
+
+    got = await eventually(ghost, timeout=30)
+    assert "no-such-snap" in conditions(got)["RestoreExecutorEnsured"]["message"]
+
+
+async def test_every_write_passed_validation(sim: Simulator) -> None:
+    """Strict field validation is on for every write: nothing may have been refused."""
+    refused = [e for e in sim.errors if " 400 " in e or " 422 " in e or "BadRequest" in e]
+    assert refused == []
+
+
+async def test_stop_leaves_nothing_running(sandbox: Sandbox) -> None:
+    clients = {c.name: sandbox.client(c.name) for c in sandbox.clusters}
+    simulator = Simulator(clients, namespace_filter=lambda ns: False)
+
+    def informers() -> int:
+        return sum(1 for t in asyncio.all_tasks() if t.get_name().startswith("informer "))
+
+    before = informers()
+    try:
+        await simulator.start()
+        loops = [t for t in asyncio.all_tasks() if t.get_name().startswith(simulator.task_prefix)]
+        assert len(loops) == len(sandbox.clusters)
+        assert informers() > before
+        await simulator.stop()
+        await simulator.stop()  # twice is fine
+        assert all(t.done() for t in loops)
+        assert informers() == before
+    finally:
+        await simulator.stop()
+        for client in clients.values():
+            await client.close()
+
+
+def test_fail_rate_and_annotations_decide_failures() -> None:
+    never = Simulator({}, fail_rate=0.0, seed=1)
+    always = Simulator({}, fail_rate=1.0, seed=1)
+    marked: Obj = {"metadata": {"annotations": {FAIL_ANNOTATION: "restore, log"}}}
+    assert not never.should_fail("backup", {}, None)
+    assert never.should_fail("restore", None, marked)
+    assert never.should_fail("log", marked)
+    assert not never.should_fail("backup", marked)
+    assert always.should_fail("backup")
+    with pytest.raises(ValueError, match="fail_rate"):
+        Simulator({}, fail_rate=1.5)
