@@ -1,9 +1,8 @@
 """The GraphiQL page is served by StashQL itself (web/dist) and loads nothing from the internet.
 
-The app below does what server.py does for the page: strawberry's ``render_graphql_ide`` (a
-GET on /graphql that asks for HTML) returns web/dist/index.html instead of strawberry's own
-CDN-loaded page, and web/dist/assets is mounted at /graphiql/assets. web/dist is built by
-scripts/build-web from the npm registry.
+strawberry's ``render_graphql_ide`` (a GET on /graphql that asks for HTML) returns
+web/dist/index.html instead of strawberry's own CDN-loaded page, and web/dist/assets is
+mounted at /graphiql/assets (server.py). web/dist is built by scripts/build-web.
 """
 
 from __future__ import annotations
@@ -26,11 +25,12 @@ import strawberry
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+
+from server import GraphiQLAssets, graphiql_page
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,45 +38,9 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
 ASSETS_PREFIX = "/graphiql/assets/"
 
-# ---------------------------------------------------------------- what server.py does
-
-GRAPHIQL_NOT_BUILT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>StashQL: GraphiQL is not built</title></head>
-<body style="font-family: sans-serif; max-width: 42em; margin: 3em auto">
-<h1>The GraphiQL page is not built</h1>
-<p>StashQL serves GraphiQL from <code>web/dist</code>, which is built once from the npm
-registry (Node.js &ge; 18 and npm are needed): run <code>./scripts/build-web</code> and
-reload this page.</p>
-<p>The API works without it: POST GraphQL requests to this address with the header
-<code>Authorization: Bearer &lt;token&gt;</code>.</p>
-</body></html>
-"""
-
-
-def graphiql_page(dist: Path) -> Response:
-    index = dist / "index.html"
-    if index.is_file():
-        return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
-    return HTMLResponse(GRAPHIQL_NOT_BUILT, status_code=503)
-
-
-class GraphiQLAssets(StaticFiles):
-    """web/dist/assets: 404 (not 500) while the page is not built; the names carry no hash,
-    so browsers revalidate (a cheap 304) instead of keeping an old bundle after an upgrade."""
-
-    async def check_config(self) -> None:
-        return None
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+# The page and its assets are served by server.py's own code; the small app below puts
+# them behind a stand-in gate and schema (the real gate needs TokenReview, and is
+# tested against a real server in test_cli.py).
 
 
 @strawberry.type
