@@ -121,11 +121,12 @@ class Services:
     started: bool = False
 
     def ready(self) -> bool:
-        """Every reachable cluster's informers have listed once."""
+        """Every reachable cluster's informers have listed once (and one is reachable:
+        a gateway that can reach no cluster has nothing to serve)."""
         if not self.started:
             return False
         reachable = [i.name for i in self.monitor.cluster_infos() if i.reachable]
-        return all(self.cache.clusters[name].synced for name in reachable)
+        return bool(reachable) and all(self.cache.clusters[n].synced for n in reachable)
 
     async def graph_for(self, viewer: Viewer) -> Graph:
         access = ViewerAccess(self.access, viewer, self.cache)

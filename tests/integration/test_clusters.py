@@ -306,3 +306,49 @@ async def test_expiring_exec_credentials_are_refreshed(
     # Loading ran the plugin once; an expired credential is fetched again on every use,
     # a credential without expiry never again.
     assert int(counter.read_text()) == calls
+
+
+async def test_a_gateway_that_reaches_no_cluster_is_not_ready(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import httpx
+    import uvicorn
+
+    from server import create_app
+
+    doc = yaml.safe_load(_kubeconfig_with_dead_cluster(sandbox, tmp_path / "all").read_text())
+    doc["contexts"] = [c for c in doc["contexts"] if c["name"] == "dead"]
+    doc["current-context"] = "dead"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    settings = Settings(kubeconfig=kubeconfig, port=free_port())
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+
+            async def answers() -> httpx.Response | None:
+                try:
+                    return await client.get(url + "/readyz")
+                except httpx.TransportError:
+                    return None
+
+            ready = await eventually(answers)
+            assert ready.status_code == 503
+            assert ready.json()["clusters"]["dead"]["reachable"] is False
+            r = await client.post(
+                url + "/graphql",
+                json={"query": "{ viewer { username } }"},
+                headers={"Authorization": f"Bearer {sandbox.tokens['alice']}"},
+            )
+            # Nobody can check the token: a retryable 503, not a 401 or a 500.
+            assert r.status_code == 503
+            assert r.json()["errors"][0]["extensions"]["code"] == "AUTH_UNAVAILABLE"
+    finally:
+        server.should_exit = True
+        await task
