@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.errors import InvalidInput
 from resolvers import objects
 from resolvers.backup import backup_health
 from resolvers.graph import Graph, Item, Scan
@@ -86,8 +87,6 @@ class Listing:
 
 
 def _bounded(values: list[str] | None, name: str) -> list[str] | None:
-    from core.errors import InvalidInput
-
     if values is not None and len(values) > MAX_FILTER_VALUES:
         raise InvalidInput(
             f"filter `{name}` lists {len(values)} values; at most {MAX_FILTER_VALUES} are allowed",

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from kube.client import ApiError, JSONDict, KubeClient, resource_path, wait_for
+from kube.client import JSONDict, KubeClient, resource_path, wait_for
 from kube.manifests import Discovery, apply_manifest
 from sandbox.binaries import Binaries, ensure_binaries
 from sandbox.pki import SandboxPKI, make_pki
@@ -453,20 +453,9 @@ async def _wait_ready_or_explain(sandbox: Sandbox, endpoint: ClusterEndpoint) ->
         raise SandboxError(f"{exc}; see {proc.log}") from exc
 
 
-@contextlib.asynccontextmanager
-async def running_sandbox(directory: Path, *, clusters: int = 2) -> Any:
-    sandbox = await start_sandbox(directory, clusters=clusters)
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
 __all__ = [
-    "ApiError",
     "ClusterEndpoint",
     "Sandbox",
     "SandboxError",
-    "running_sandbox",
     "start_sandbox",
 ]

@@ -133,19 +133,12 @@ def snapshot_connection(
     after: str | None,
 ) -> SnapshotConnection:
     """A page of snapshots already joined to one database or repository."""
-    query = snapshot_query(filter)
-    accept = lists.snapshot_filter(query)
-
-    def keep(item: Item) -> bool:
-        return (
-            accept(item)
-            and (query.clusters is None or item.cluster in query.clusters)
-            and (query.namespaces is None or item.namespace in query.namespaces)
-        )
-
+    # The filter's own conditions (clusters and namespaces included); the database or
+    # repository is already given by the join.
+    accept = lists.snapshot_filter(snapshot_query(filter))
     descending = order_by == SortOrder.NEWEST_FIRST
     page = paginate(
-        ((lists.snapshot_key(i), i) for i in items if keep(i)),
+        ((lists.snapshot_key(i), i) for i in items if accept(i)),
         ordering="snapshots:desc" if descending else "snapshots:asc",
         first=first,
         after=after,

@@ -114,14 +114,18 @@ async def seed(sandbox: Sandbox, objects: list[dict[str, Any]], *, cluster: int 
 
 
 async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.1) -> Any:
-    """Poll an async ``check`` until it returns a truthy value (informers are eventual)."""
+    """Poll ``check`` (sync or async) until it returns a truthy value (informers are
+    eventual)."""
     import asyncio
+    import inspect
 
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     last: Any = None
     while loop.time() < end:
-        last = await check()
+        last = check()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         await asyncio.sleep(interval)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -78,10 +77,10 @@ async def test_a_forced_410_re_lists_and_reports_every_missed_change(
     informer.resource_version = "1"
     informer.start()
     try:
-        await eventually(lambda: _async(informer.relists >= 1))
+        await eventually(lambda: informer.relists >= 1)
         expected = await _server_state(sandbox, ns)
         assert expected == {"keep": "30d", "change": "90d", "new": "30d"}
-        await eventually(lambda: _async(_store_state(informer, ns) == expected))
+        await eventually(lambda: _store_state(informer, ns) == expected)
         mine = [e for e in events if isinstance(e, Change) and e.key[0] == ns]
         by_name = {e.key[1]: e for e in mine}
         assert by_name["drop"].type == "DELETED"
@@ -92,10 +91,6 @@ async def test_a_forced_410_re_lists_and_reports_every_missed_change(
         assert any(isinstance(e, Relisted) for e in events)
     finally:
         await informer.stop()
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 @pytest.mark.timeout(180)
@@ -126,7 +121,7 @@ async def test_an_informer_survives_an_api_server_restart(
                 for i in (await admin.get(PATH.format(ns=ns))).json()["items"]
             }
         assert expected == {"before": "7d", "after": "30d"}
-        await eventually(lambda: _async(_store_state(informer, ns) == expected), timeout=30)
+        await eventually(lambda: _store_state(informer, ns) == expected, timeout=30)
         assert informer.healthy
     finally:
         await informer.stop()
