@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kube.client import ApiError, KubeClient, Unreachable, resource_path
+from apis.resources import resource_path
+from kube.client import ApiError, KubeClient, Unreachable
 from kube.manifests import Discovery, apply_manifest
 from sandbox import objects
 from sandbox.controlplane import Sandbox

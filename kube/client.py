@@ -15,7 +15,6 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
@@ -296,27 +295,6 @@ def _decode(text: str) -> JSONDict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def resource_path(
-    *,
-    group: str,
-    version: str,
-    plural: str,
-    namespace: str | None = None,
-    name: str | None = None,
-    subresource: str | None = None,
-) -> str:
-    """The REST path of a collection or object (core group when ``group`` is empty)."""
-    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-    if namespace:
-        base += f"/namespaces/{quote(namespace, safe='')}"
-    base += f"/{plural}"
-    if name:
-        base += f"/{quote(name, safe='')}"
-    if subresource:
-        base += f"/{subresource}"
-    return base
 
 
 async def wait_for(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kube.client import ApiError, JSONDict, KubeClient, resource_path
+from apis.resources import resource_path
+from kube.client import ApiError, JSONDict, KubeClient
 
 
 @dataclass(frozen=True)

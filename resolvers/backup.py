@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from resolvers import cron, objects
+from apis import objects
+from apis.resources import CORE, STORAGE
+from core import cron
 from resolvers.graph import Graph, Item
-from watchers.indexes import CORE, STORAGE
 
 BLUEPRINT_NAME = "blueprint.kubestash.com/name"
 BLUEPRINT_NAMESPACE = "blueprint.kubestash.com/namespace"

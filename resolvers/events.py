@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from apis import objects
+from apis.resources import ResourceType
 from core.errors import GatewayError, InvalidInput
-from resolvers import objects
 from resolvers.graph import Graph, Item
 from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
-from watchers.informer import Change, ResourceType
+from watchers.informer import Change
 
 # Access decisions are cached for 30 s upstream; re-decide at least this often.
 ACCESS_REFRESH = 10.0

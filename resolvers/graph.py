@@ -12,10 +12,10 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from apis.resources import KUBEDB, ResourceType
 from auth.access import ViewerAccess
 from watchers.cache import Cache, ClusterCache, ClusterProblem
-from watchers.indexes import KUBEDB
-from watchers.informer import Informer, ResourceType
+from watchers.informer import Informer
 
 JSONDict = dict[str, Any]
 

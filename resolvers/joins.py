@@ -6,9 +6,9 @@ read resolves to null, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from resolvers import objects
+from apis import objects
+from apis.resources import CORE, KUBEDB, STORAGE
 from resolvers.graph import Graph, Item
-from watchers.indexes import CORE, KUBEDB, STORAGE
 
 
 def app_database(graph: Graph, item: Item) -> Item | None:

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apis import links, objects
+from apis.links import snapshot_app
+from apis.resources import CORE, KUBEDB, STORAGE
 from core.errors import InvalidInput
-from resolvers import objects
+from core.selectors import Selector, parse_selector
 from resolvers.backup import backup_health
 from resolvers.graph import Graph, Item, Scan
 from resolvers.paging import Page, SortKey, decode_cursor, paginate, take
-from resolvers.selectors import Selector, parse_selector
-from watchers import indexes
 from watchers.cache import ClusterProblem
-from watchers.indexes import CORE, KUBEDB, STORAGE, snapshot_app
 from watchers.informer import Informer
 
 # Bounds on filter input: lists in filters are matched against every object.
@@ -111,7 +111,7 @@ def name_key(item: Item) -> SortKey:
 
 def snapshot_time(raw: dict[str, Any]) -> str:
     # One definition of "when", shared with the informers' time-sorted index.
-    return indexes.snapshot_time(raw)
+    return links.snapshot_time(raw)
 
 
 def snapshot_key(item: Item) -> SortKey:

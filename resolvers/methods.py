@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from resolvers import objects
+from apis import objects
 
 LOGICAL = "LOGICAL"
 PHYSICAL = "PHYSICAL"

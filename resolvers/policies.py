@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from resolvers import objects
+from apis import objects
+from apis.resources import ADDONS, CATALOG, CORE, STORAGE
+from core.selectors import selector_from_label_selector
 from resolvers.graph import Graph, Item
 from resolvers.methods import CONTINUOUS, ORDER, TEXTS, MethodInfo, method_infos
-from resolvers.selectors import selector_from_label_selector
-from watchers.indexes import ADDONS, CATALOG, CORE, STORAGE
 
 
 def usage_allows(graph: Graph, item: Item, namespace: str) -> bool:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from resolvers import objects
+from apis import objects
+from apis.resources import STORAGE
 from resolvers.graph import Graph, Item
-from watchers.indexes import STORAGE
 
 
 @dataclass

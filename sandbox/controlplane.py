@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from kube.client import JSONDict, KubeClient, resource_path, wait_for
+from apis.resources import resource_path
+from kube.client import JSONDict, KubeClient, wait_for
 from kube.manifests import Discovery, apply_manifest
 from sandbox.binaries import Binaries, ensure_binaries
 from sandbox.pki import SandboxPKI, make_pki

@@ -61,12 +61,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apis.resources import ResourceType, resource_path
+from core import cron
 from core.errors import InvalidInput
-from kube.client import ApiError, JSONDict, KubeClient, KubeError, resource_path
-from resolvers import cron
-from resolvers.selectors import selector_from_label_selector
+from core.selectors import selector_from_label_selector
+from kube.client import ApiError, JSONDict, KubeClient, KubeError
 from sandbox import objects as o
-from watchers.informer import Change, Informer, Relisted, ResourceType, trim
+from watchers.informer import Change, Informer, Relisted, trim
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import objects
-from resolvers.ids import GlobalRef
+from apis import objects
+from core.ids import GlobalRef
 
 
 @strawberry.type(description="A reference to a Kubernetes object, in a named cluster.")

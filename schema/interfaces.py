@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 import strawberry
 
-from resolvers import objects
+from apis import objects
+from apis.resources import ResourceType
+from core.ids import GlobalRef
 from resolvers.graph import Item
-from resolvers.ids import GlobalRef
 from schema.common import ObjectRef
 from schema.scalars import JSON, json_object
-from watchers.informer import ResourceType
 
 
 class KubeObject:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
-from resolvers import joins, objects
+from apis import objects
+from resolvers import joins
 from schema.build import Info, graph_of, of, wrap
 from schema.common import Condition, ObjectRef, conditions_of
 from schema.enums import BackupSessionPhase, RestoreSessionPhase

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 
-from resolvers import joins, objects
+from apis import objects
+from core import quantities
+from resolvers import joins
 from schema.arguments import After, First, OrderBy
 from schema.build import Info, graph_of, location_visible, of
 from schema.common import ObjectRef, RetentionCounts, StorageLocation
@@ -33,7 +35,7 @@ def _database_ref(raw: dict[str, Any], *, cluster: str) -> ObjectRef | None:
 
 
 def _size_bytes(value: str | None) -> float | None:
-    return objects.parse_size(value) if value is not None else None
+    return quantities.parse_size(value) if value is not None else None
 
 
 @strawberry.type(

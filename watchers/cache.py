@@ -14,23 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from apis.links import indexes_for, sorted_for
+from apis.resources import CRDS, NAMESPACES, PREFERRED_VERSIONS, ResourceType, watched
 from kube.client import JSONDict
 from watchers.clusters import ClusterHandle
-from watchers.indexes import PREFERRED_VERSIONS, indexes_for, sorted_for, wanted
-from watchers.informer import Change, Informer, Listener, Relisted, ResourceType
+from watchers.informer import Change, Informer, Listener, Relisted
 
 log = logging.getLogger(__name__)
 
-CRD = ResourceType(
-    group="apiextensions.k8s.io",
-    version="v1",
-    plural="customresourcedefinitions",
-    kind="CustomResourceDefinition",
-    namespaced=False,
-)
-NAMESPACE = ResourceType(
-    group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
-)
+CRD = CRDS
+NAMESPACE = NAMESPACES
 
 GroupKind = tuple[str, str]
 
@@ -55,7 +48,7 @@ def _resource_of(crd: JSONDict) -> ResourceType | None:
     spec = crd.get("spec") or {}
     group, names = str(spec.get("group") or ""), spec.get("names") or {}
     kind = str(names.get("kind") or "")
-    if not wanted(group, kind):
+    if not watched(group, kind):
         return None
     served = [v["name"] for v in spec.get("versions") or [] if v.get("served")]
     if not served:

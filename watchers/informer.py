@@ -22,32 +22,16 @@ from typing import Literal
 
 from sortedcontainers import SortedList
 
-from kube.client import ApiError, JSONDict, KubeClient, KubeError, resource_path
+from apis.links import IndexFunc, SortFunc
+from apis.resources import ResourceType
+from kube.client import ApiError, JSONDict, KubeClient, KubeError
 
 log = logging.getLogger(__name__)
 
 ChangeType = Literal["ADDED", "UPDATED", "DELETED"]
 Key = tuple[str, str]  # (namespace or "", name)
-IndexFunc = Callable[[JSONDict], Iterable[Hashable]]
-SortFunc = Callable[[JSONDict], tuple[str, ...]]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-@dataclass(frozen=True)
-class ResourceType:
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self) -> str:
-        return resource_path(group=self.group, version=self.version, plural=self.plural)
 
 
 @dataclass(frozen=True)

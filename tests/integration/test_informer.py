@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from apis.resources import ResourceType
 from kube.client import KubeClient
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from tests.helpers import Gateway, ensure_namespace, eventually, kube_http, seed, settled
-from watchers.informer import Change, Informer, Relisted, ResourceType
+from watchers.informer import Change, Informer, Relisted
 
 pytestmark = pytest.mark.sandbox
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core import cron
+from core.cron import CronSchedule, next_after, parse, previous_before, typical_interval
 from core.errors import InvalidInput
-from resolvers import cron
-from resolvers.cron import CronSchedule, next_after, parse, previous_before, typical_interval
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

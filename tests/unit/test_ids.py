@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from core.errors import InvalidInput
-from resolvers.ids import MAX_ID_LENGTH, GlobalRef, decode_id, encode_id
+from core.ids import MAX_ID_LENGTH, GlobalRef, decode_id, encode_id
 
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -18,9 +18,10 @@ import strawberry
 from strawberry.types import ExecutionResult
 
 import schema
-from resolvers import objects
+from apis import objects
+from core import quantities
+from core.ids import GlobalRef, decode_id
 from resolvers.context import ClusterInfo, RequestContext, Viewer
-from resolvers.ids import GlobalRef, decode_id
 from schema import enums
 from schema.databases import Database
 from schema.policies import BackupPolicy
@@ -990,14 +991,14 @@ def test_enum_members_match_the_reader_names(enum: type[Enum], names: tuple[str,
     ],
 )
 def test_parse_size_understands_kubestash_and_kubernetes_sizes(text: str, expected: float) -> None:
-    assert objects.parse_size(text) == pytest.approx(expected)
+    assert quantities.parse_size(text) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
     "text", ["", "KiB", "ten MiB", "-1Gi", "1 XB", "1e3Gi", "1e99999", "1.2.3 MiB", "5 Mo"]
 )
 def test_parse_size_refuses_what_is_not_a_size(text: str) -> None:
-    assert objects.parse_size(text) is None
+    assert quantities.parse_size(text) is None
 
 
 @pytest.mark.parametrize(

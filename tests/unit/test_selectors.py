@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.errors import InvalidInput
-from resolvers.selectors import (
+from core.selectors import (
     MAX_REQUIREMENTS,
     MAX_SELECTOR_LENGTH,
     Operator,

@@ -1,4 +1,4 @@
-"""Which resources the gateway watches, and the indexes the joins use.
+"""How objects point at each other, as index functions: the joins and the simulator use them.
 
 Links follow references and labels, never object names (see the API reference):
 Snapshot labels ``kubestash.com/app-ref-*`` (falling back to ``spec.appRef``),
@@ -8,43 +8,16 @@ BackupSession ``spec.invoker``, Snapshot ``spec.repository``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
-from kube.client import JSONDict
-from watchers.informer import IndexFunc, SortFunc
+from apis.resources import CORE, STORAGE
 
-KUBEDB = "kubedb.com"
-ARCHIVER = "archiver.kubedb.com"
-CATALOG = "catalog.kubedb.com"
-STORAGE = "storage.kubestash.com"
-CORE = "core.kubestash.com"
-ADDONS = "addons.kubestash.com"
-
-# Groups whose every kind is watched (each KubeDB kind is a database, and so on).
-WHOLE_GROUPS = frozenset({KUBEDB, ARCHIVER, CATALOG})
-# Kinds watched in the KubeStash groups.
-KINDS = frozenset(
-    {
-        (STORAGE, "BackupStorage"),
-        (STORAGE, "Repository"),
-        (STORAGE, "Snapshot"),
-        (STORAGE, "RetentionPolicy"),
-        (CORE, "BackupConfiguration"),
-        (CORE, "BackupSession"),
-        (CORE, "BackupBlueprint"),
-        (CORE, "RestoreSession"),
-        (ADDONS, "Addon"),
-    }
-)
-
-# Preferred versions where a group serves several (KubeDB's v1 is the storage version).
-PREFERRED_VERSIONS = ("v1", "v1alpha2", "v1alpha1")
+JSONDict = dict[str, Any]
+IndexFunc = Callable[[JSONDict], Iterable[Hashable]]
+SortFunc = Callable[[JSONDict], tuple[str, ...]]
 
 AppKey = tuple[str, str, str]  # (kind, namespace, name) of a backed-up application
-
-
-def wanted(group: str, kind: str) -> bool:
-    return group in WHOLE_GROUPS or (group, kind) in KINDS
 
 
 def _meta(obj: JSONDict) -> JSONDict:
