@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from auth.audit import AuditLog
-from auth.tokenreview import AuthUnavailable, TokenReviewer
-from core.errors import GatewayError, Unauthenticated
+from auth.tokenreview import TokenReviewer
+from core.errors import AuthUnavailable, GatewayError, Unauthenticated
 from core.identity import Viewer
 
 log = logging.getLogger(__name__)

@@ -15,15 +15,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from core.errors import GatewayError, Unauthenticated
+from core.errors import AuthUnavailable, Unauthenticated
 from core.identity import Viewer
 from kube.client import ApiError, KubeClient, Unreachable
-
-
-class AuthUnavailable(GatewayError):
-    """The API server that checks tokens could not answer; retry later."""
-
-    code = "AUTH_UNAVAILABLE"
 
 
 @dataclass

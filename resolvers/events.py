@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from apis import objects
 from apis.resources import ResourceType
-from core.errors import GatewayError, InvalidInput
+from core.errors import InvalidInput
 from resolvers.graph import Graph, Item
 from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
 from watchers.informer import Change
@@ -26,10 +26,6 @@ from watchers.informer import Change
 ACCESS_REFRESH = 10.0
 # At most this many queued changes are coalesced into one batch.
 BATCH = 500
-
-
-class TooManySubscriptions(GatewayError):
-    code = "TOO_MANY_SUBSCRIPTIONS"
 
 
 @dataclass(frozen=True)

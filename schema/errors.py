@@ -14,23 +14,10 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from core.errors import GatewayError
+from core.errors import GatewayError, refused
 from resolvers.context import RequestContext
 
 log = logging.getLogger("stashql.errors")
-
-REFUSALS = frozenset(
-    {
-        "FORBIDDEN",
-        "UNAUTHENTICATED",
-        "QUERY_TOO_COSTLY",
-        "QUERY_TOO_DEEP",
-        "TOO_MANY_ALIASES",
-        "QUERY_TOO_LARGE",
-        "INTROSPECTION_DISABLED",
-        "TOO_MANY_SUBSCRIPTIONS",
-    }
-)
 
 
 def _code(error: GraphQLError) -> str | None:
@@ -86,7 +73,7 @@ class MaskUnexpectedErrors(SchemaExtension):
         if isinstance(context, RequestContext) and context.audit is not None:
             for error in cleaned:
                 code = _code(error)
-                if code in REFUSALS:
+                if refused(code):
                     context.audit.record(
                         event="graphql",
                         result="refused",

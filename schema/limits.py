@@ -53,7 +53,15 @@ from graphql import (
 from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import SchemaExtension
 
-from core.errors import GatewayError, InvalidInput
+from core.errors import (
+    GatewayError,
+    IntrospectionDisabled,
+    InvalidInput,
+    QueryTooCostly,
+    QueryTooDeep,
+    QueryTooLarge,
+    TooManyAliases,
+)
 from resolvers.paging import DEFAULT_PAGE, MAX_PAGE
 
 __all__ = [
@@ -110,26 +118,6 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be at least 1")
         if self.max_page < 0:
             raise ValueError("Limits.max_page must not be negative")
-
-
-class QueryTooLarge(GatewayError):
-    code = "QUERY_TOO_LARGE"
-
-
-class QueryTooDeep(GatewayError):
-    code = "QUERY_TOO_DEEP"
-
-
-class TooManyAliases(GatewayError):
-    code = "TOO_MANY_ALIASES"
-
-
-class QueryTooCostly(GatewayError):
-    code = "QUERY_TOO_COSTLY"
-
-
-class IntrospectionDisabled(GatewayError):
-    code = "INTROSPECTION_DISABLED"
 
 
 def limit_extensions(

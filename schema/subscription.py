@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from core.errors import GatewayError
+from core.errors import BadRequest, TooManySubscriptions
 from resolvers import events, lists
 from resolvers.context import RequestContext
-from resolvers.events import Event, StreamSpec, TooManySubscriptions
+from resolvers.events import Event, StreamSpec
 from resolvers.graph import Graph, Item
 from schema.arguments import ResumeToken
 from schema.build import database_query, session_query, snapshot_query, wrap
@@ -27,10 +27,6 @@ from schema.inputs import BackupSessionFilter, DatabaseFilter, RestoreSessionFil
 
 Info = strawberry.Info[RequestContext, None]
 T = TypeVar("T")
-
-
-class SubscriptionsNeedWebSocket(GatewayError):
-    code = "BAD_REQUEST"
 
 
 def _ref(event: Event) -> ObjectRef:
@@ -52,7 +48,7 @@ async def _run(
 ) -> AsyncIterator[Event]:
     context = info.context
     if context.hub is None or context.refresh_graph is None:
-        raise SubscriptionsNeedWebSocket(
+        raise BadRequest(
             "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
         )
     if context.subscriptions >= context.max_subscriptions:
