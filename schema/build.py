@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 
-from resolvers import lists
-from resolvers.context import RequestContext
-from resolvers.graph import Graph, Item
-from resolvers.methods import MethodInfo
-from resolvers.paging import Page
+from resolvers.reads import lists
+from resolvers.reads.context import RequestContext
+from resolvers.reads.graph import Graph, Item
+from resolvers.reads.methods import MethodInfo
+from resolvers.reads.paging import Page
 from schema.common import ClusterError, PageInfo
 from schema.enums import BackupMethod
 from schema.inputs import (

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import strawberry
 
-from resolvers import lists
-from resolvers.graph import Graph, Item
-from resolvers.paging import paginate
+from resolvers.reads import lists
+from resolvers.reads.graph import Graph, Item
+from resolvers.reads.paging import paginate
 from schema.build import connection, snapshot_query
 from schema.common import ClusterError, PageInfo
 from schema.databases import Database

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import strawberry
 
 from apis import objects
-from resolvers import backup, lists, policies, recovery
+from resolvers.reads import backup, lists, policies, recovery
 from schema.arguments import After, First, OrderBy
 from schema.build import Info, connection, graph_of, maybe, wrap
 from schema.common import Condition, VolumeInfo, conditions_of

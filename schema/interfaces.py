@@ -15,7 +15,7 @@ import strawberry
 from apis import objects
 from apis.resources import ResourceType
 from core.ids import GlobalRef
-from resolvers.graph import Item
+from resolvers.reads.graph import Item
 from schema.common import ObjectRef
 from schema.scalars import JSON, json_object
 

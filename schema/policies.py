@@ -7,7 +7,7 @@ from typing import ClassVar
 import strawberry
 
 from apis import objects
-from resolvers import policies
+from resolvers.reads import policies
 from schema.build import Info, graph_of, location_visible, method_info
 from schema.enums import BackupMethod, UsageScope
 from schema.interfaces import Node, Resource

@@ -7,9 +7,9 @@ import strawberry
 from auth.access import Check
 from core.errors import InvalidInput
 from core.ids import decode_id
-from resolvers import lists, policies
-from resolvers.context import RequestContext
-from resolvers.graph import Graph, Item
+from resolvers.reads import lists, policies
+from resolvers.reads.context import RequestContext
+from resolvers.reads.graph import Graph, Item
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
 from schema.build import (
     connection,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 import strawberry
 
 from apis import objects
-from resolvers import joins
+from resolvers.reads import joins
 from schema.build import Info, graph_of, of, wrap
 from schema.common import Condition, ObjectRef, conditions_of
 from schema.enums import BackupSessionPhase, RestoreSessionPhase

@@ -10,7 +10,7 @@ import strawberry
 
 from apis import objects
 from core import quantities
-from resolvers import joins
+from resolvers.reads import joins
 from schema.arguments import After, First, OrderBy
 from schema.build import Info, graph_of, location_visible, of
 from schema.common import ObjectRef, RetentionCounts, StorageLocation

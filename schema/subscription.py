@@ -8,10 +8,11 @@ from typing import Any, TypeVar
 import strawberry
 
 from core.errors import BadRequest, TooManySubscriptions
-from resolvers import events, lists
-from resolvers.context import RequestContext
-from resolvers.events import Event, StreamSpec
-from resolvers.graph import Graph, Item
+from resolvers.events import stream as events
+from resolvers.reads import lists
+from resolvers.reads.context import RequestContext
+from resolvers.events.stream import Event, StreamSpec
+from resolvers.reads.graph import Graph, Item
 from schema.arguments import ResumeToken
 from schema.build import database_query, session_query, snapshot_query, wrap
 from schema.common import ObjectRef

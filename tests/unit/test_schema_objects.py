@@ -21,7 +21,7 @@ import schema
 from apis import objects
 from core import quantities
 from core.ids import GlobalRef, decode_id
-from resolvers.context import ClusterInfo, RequestContext, Viewer
+from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
 from schema import enums
 from schema.databases import Database
 from schema.policies import BackupPolicy

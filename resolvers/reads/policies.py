@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from apis import objects
 from apis.resources import ADDONS, CATALOG, CORE, STORAGE
 from core.selectors import selector_from_label_selector
-from resolvers.graph import Graph, Item
-from resolvers.methods import CONTINUOUS, ORDER, TEXTS, MethodInfo, method_infos
+from resolvers.reads.graph import Graph, Item
+from resolvers.reads.methods import CONTINUOUS, ORDER, TEXTS, MethodInfo, method_infos
 
 
 def usage_allows(graph: Graph, item: Item, namespace: str) -> bool:

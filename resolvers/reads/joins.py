@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apis import objects
 from apis.resources import CORE, KUBEDB, STORAGE
-from resolvers.graph import Graph, Item
+from resolvers.reads.graph import Graph, Item
 
 
 def app_database(graph: Graph, item: Item) -> Item | None:

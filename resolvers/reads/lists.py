@@ -20,9 +20,9 @@ from apis.links import snapshot_app
 from apis.resources import CORE, KUBEDB, STORAGE
 from core.errors import InvalidInput
 from core.selectors import Selector, parse_selector
-from resolvers.backup import backup_health
-from resolvers.graph import Graph, Item, Scan
-from resolvers.paging import Page, SortKey, decode_cursor, paginate, take
+from resolvers.reads.backup import backup_health
+from resolvers.reads.graph import Graph, Item, Scan
+from resolvers.reads.paging import Page, SortKey, decode_cursor, paginate, take
 from watchers.cache import ClusterProblem
 from watchers.informer import Informer
 
