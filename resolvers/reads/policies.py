@@ -155,3 +155,15 @@ def backup_methods(graph: Graph, clusters: Iterable[str], kind: str) -> list[Met
         infos.append(MethodInfo(method=CONTINUOUS, tasks=[], text=TEXTS[CONTINUOUS]))
         infos.sort(key=lambda m: ORDER.index(m.method))
     return infos
+
+
+def blueprint_retention(graph: Graph, blueprint: Item) -> Item | None:
+    """The RetentionPolicy a blueprint's first backend names (whoever may use it sees it)."""
+    ref = first_backend_ref(blueprint, "retentionPolicy")
+    return lookup(graph, blueprint.cluster, STORAGE, "RetentionPolicy", ref)
+
+
+def blueprint_storage(graph: Graph, blueprint: Item) -> Item | None:
+    """The BackupStorage a blueprint's first backend writes to."""
+    ref = first_backend_ref(blueprint, "storageRef")
+    return lookup(graph, blueprint.cluster, STORAGE, "BackupStorage", ref)

@@ -23,10 +23,10 @@ from core import quantities
 from core.ids import GlobalRef, decode_id
 from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
 from schema import enums
-from schema.databases import Database
+from schema.configurations import BackupConfiguration
+from schema.linked import BackupSession, Database, Repository, RestoreSession, Snapshot
 from schema.policies import BackupPolicy
-from schema.sessions import BackupConfiguration, BackupSession, RestoreSession
-from schema.storage import BackupStorage, Repository, RetentionPolicy, Snapshot
+from schema.storage import BackupStorage, RetentionPolicy
 
 # ---------------------------------------------------------------------------
 # Fixtures: a request context and realistic raw objects
