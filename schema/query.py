@@ -177,8 +177,8 @@ class Query:
     async def retention_policies(
         self, info: Info, *, cluster: ClusterName = None, namespace: Namespace
     ) -> list[RetentionPolicy]:
-        found = await offers.retention_policies(
-            graph_of(info), cluster=cluster, namespace=namespace
+        found = await offers.shared_policies(
+            graph_of(info), "RetentionPolicy", cluster=cluster, namespace=namespace
         )
         return [RetentionPolicy.from_item(r) for r in found]
 
@@ -187,7 +187,9 @@ class Query:
         self, info: Info, *, cluster: ClusterName = None, namespace: Namespace
     ) -> list[BackupStorage]:
         graph = graph_of(info)
-        found = await offers.backup_storages(graph, cluster=cluster, namespace=namespace)
+        found = await offers.shared_policies(
+            graph, "BackupStorage", cluster=cluster, namespace=namespace
+        )
         return [BackupStorage.for_viewer(graph, s) for s in found]
 
     @strawberry.field(

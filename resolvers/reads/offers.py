@@ -8,6 +8,8 @@ A BackupStorage's location is shown only to viewers who may read that object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from auth.access import Check
 from core.errors import InvalidInput
 from core.ids import GlobalRef
@@ -78,45 +80,49 @@ def location_visible(graph: Graph, storage: Item) -> bool:
     )
 
 
+async def _offered(
+    graph: Graph,
+    in_clusters: list[str],
+    namespace: str,
+    *,
+    kind: str | None,
+    usable: Callable[[str], list[Item]],
+) -> list[Item]:
+    """``usable(cluster)``, each shown if the viewer may edit databases (of ``kind``) in
+    ``namespace``, or may list the object anyway."""
+    result = []
+    for c in in_clusters:
+        may_use = await _may_edit_databases(graph, c, namespace, kind)
+        result += [i for i in usable(c) if may_use or _listable(graph, i)]
+    return result
+
+
 async def backup_policies(
     graph: Graph, *, cluster: str | None, namespace: str, database_kind: str
 ) -> list[Item]:
     """BackupBlueprints a database of this kind in this namespace may use."""
     in_clusters = clusters(graph, cluster)
     kind = known_kind(graph, in_clusters, database_kind)
-    result = []
-    for c in in_clusters:
-        may_use = await _may_edit_databases(graph, c, namespace, kind)
-        for b in policies.backup_policies(graph, c, namespace, kind):
-            if may_use or _listable(graph, b):
-                result.append(b)
-    return result
+    return await _offered(
+        graph,
+        in_clusters,
+        namespace,
+        kind=kind,
+        usable=lambda c: policies.backup_policies(graph, c, namespace, kind),
+    )
 
 
-async def retention_policies(graph: Graph, *, cluster: str | None, namespace: str) -> list[Item]:
-    """RetentionPolicies usable from this namespace."""
-    result = []
-    for c in clusters(graph, cluster):
-        may_use = await _may_edit_databases(graph, c, namespace, None)
-        result += [
-            r
-            for r in policies.retention_policies(graph, c, namespace)
-            if may_use or _listable(graph, r)
-        ]
-    return result
-
-
-async def backup_storages(graph: Graph, *, cluster: str | None, namespace: str) -> list[Item]:
-    """BackupStorages usable from this namespace."""
-    result = []
-    for c in clusters(graph, cluster):
-        may_use = await _may_edit_databases(graph, c, namespace, None)
-        result += [
-            s
-            for s in policies.backup_storages(graph, c, namespace)
-            if may_use or _listable(graph, s)
-        ]
-    return result
+async def shared_policies(
+    graph: Graph, kind: str, *, cluster: str | None, namespace: str
+) -> list[Item]:
+    """RetentionPolicies or BackupStorages (``kind``) usable from this namespace."""
+    return await _offered(
+        graph,
+        clusters(graph, cluster),
+        namespace,
+        kind=None,
+        usable=lambda c: policies.usable(graph, c, kind, namespace),
+    )
 
 
 def backup_methods(graph: Graph, *, cluster: str | None, database_kind: str) -> list[MethodInfo]:

@@ -71,7 +71,8 @@ def serves_kind(graph: Graph, blueprint: Item, kind: str) -> bool:
     return bool(addons) and addons <= _catalog_addons(graph, blueprint.cluster, kind)
 
 
-def _usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]:
+def usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]:
+    """Objects of ``kind`` whose usagePolicy lets ``namespace`` use them, defaults first."""
     found = [
         i
         for i in graph.unfiltered(cluster, STORAGE if kind != "BackupBlueprint" else CORE, kind)
@@ -85,17 +86,9 @@ def _usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]
 def backup_policies(graph: Graph, cluster: str, namespace: str, kind: str) -> list[Item]:
     return [
         b
-        for b in _usable(graph, cluster, "BackupBlueprint", namespace)
+        for b in usable(graph, cluster, "BackupBlueprint", namespace)
         if serves_kind(graph, b, kind)
     ]
-
-
-def retention_policies(graph: Graph, cluster: str, namespace: str) -> list[Item]:
-    return _usable(graph, cluster, "RetentionPolicy", namespace)
-
-
-def backup_storages(graph: Graph, cluster: str, namespace: str) -> list[Item]:
-    return _usable(graph, cluster, "BackupStorage", namespace)
 
 
 def first_backend_ref(blueprint: Item, part: str) -> tuple[str, str] | None:

@@ -946,7 +946,7 @@ async def test_backup_policy_reads_sessions_and_placeholders_from_the_blueprint(
 
 
 # ---------------------------------------------------------------------------
-# Enums stay in step with the names resolvers.objects produces
+# Enums stay in step with the names apis.objects produces
 
 
 @pytest.mark.parametrize(
