@@ -33,8 +33,8 @@ from auth.gate import Authenticator, Gate, GateSettings, Identity, bearer, origi
 from auth.tokenreview import TokenReviewer
 from core.errors import GatewayError
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
-from resolvers.context import RequestContext, Viewer
-from resolvers.graph import Graph
+from resolvers.reads.context import RequestContext, Viewer
+from resolvers.reads.graph import Graph
 from schema.limits import Limits
 from watchers.cache import Cache
 from watchers.clusters import ClusterHandle, ClusterMonitor

@@ -1,8 +1,9 @@
 """The GraphQL schema: strawberry types for the whole read contract.
 
 ``build_schema()`` constructs a new Schema on every call (no module-level instance);
-``sdl()`` prints it. Types here only read the raw Kubernetes dicts they wrap; anything
-that needs other objects is resolved in ``resolvers/``.
+``sdl()`` prints it. The roots (``query``, ``subscription``; a ``mutation`` module joins
+them next) sit on top of the object types; types only read the raw Kubernetes dicts
+they wrap, and anything that needs other objects is resolved in ``resolvers/``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from schema.subscription import Subscription
 
 def build_schema(*, extensions: Sequence[Any] = ()) -> strawberry.Schema:
     """A new Schema with the Query and Subscription roots and the given extensions."""
+    # The Mutation root (schema/mutation.py) is passed here once it exists.
     return strawberry.Schema(query=Query, subscription=Subscription, extensions=list(extensions))
 
 

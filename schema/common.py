@@ -7,7 +7,9 @@ from datetime import datetime
 import strawberry
 
 from apis import objects
+from core import quantities
 from core.ids import GlobalRef
+from watchers.cache import ClusterProblem
 
 
 @strawberry.type(description="A reference to a Kubernetes object, in a named cluster.")
@@ -29,6 +31,39 @@ class ObjectRef:
             cluster=cluster,
             api_group=ref.api_group,
             kind=ref.kind or "",
+            namespace=ref.namespace,
+            name=ref.name,
+        )
+
+    @classmethod
+    def spec_target(cls, raw: objects.Raw, *, cluster: str) -> ObjectRef | None:
+        """What a BackupConfiguration or RestoreSession is about (``spec.target``)."""
+        ref = objects.typed_ref(
+            objects.dig(raw, "spec", "target"), default_namespace=objects.namespace_of(raw)
+        )
+        return cls.from_typed(ref, cluster=cluster) if ref is not None else None
+
+    @classmethod
+    def app_database(cls, raw: objects.Raw, *, cluster: str) -> ObjectRef | None:
+        """The app a Snapshot or Repository backs up, if it is (or may be) a KubeDB database."""
+        ref = objects.app_ref(raw)
+        if ref is None or ref.api_group not in (None, "kubedb.com"):
+            return None
+        return cls.from_typed(ref, cluster=cluster)
+
+    @classmethod
+    def storage_of(cls, repository: objects.Raw, *, cluster: str) -> ObjectRef | None:
+        """The BackupStorage a Repository lives in (``spec.storageRef``)."""
+        ref = objects.typed_ref(
+            objects.dig(repository, "spec", "storageRef"),
+            default_namespace=objects.namespace_of(repository),
+        )
+        if ref is None:
+            return None
+        return cls(
+            cluster=cluster,
+            api_group="storage.kubestash.com",
+            kind="BackupStorage",
             namespace=ref.namespace,
             name=ref.name,
         )
@@ -65,6 +100,11 @@ class Condition:
         )
 
 
+def size_bytes(value: str | None) -> float | None:
+    """A size string (``status.size``) in bytes, when it can be parsed."""
+    return quantities.parse_size(value) if value is not None else None
+
+
 def conditions_of(raw: objects.Raw) -> list[Condition]:
     """``status.conditions`` of a raw object as GraphQL Conditions."""
     return [Condition.from_data(c) for c in objects.conditions_of(raw)]
@@ -94,6 +134,23 @@ class ClusterError:
         )
     )
 
+    @classmethod
+    def from_problems(cls, problems: list[ClusterProblem]) -> list[ClusterError]:
+        """One error per cluster (the first problem named for it)."""
+        seen: dict[str, ClusterError] = {}
+        for p in problems:
+            seen.setdefault(
+                p.cluster,
+                cls(
+                    cluster=p.cluster,
+                    code=p.code,
+                    message=p.message,
+                    retryable=p.retryable,
+                    stale_since=p.stale_since,
+                ),
+            )
+        return list(seen.values())
+
 
 @strawberry.type(description="A database's data volume, as requested in its spec.")
 class VolumeInfo:
@@ -104,37 +161,11 @@ class VolumeInfo:
         description="Storage class (`spec.storage.storageClassName`)."
     )
 
-
-@strawberry.type(description="How many snapshots a retention policy keeps, per period.")
-class RetentionCounts:
-    last: int | None = strawberry.field(description="Keep the newest N.")
-    hourly: int | None = strawberry.field(
-        description="Keep the newest of each of the last N hours."
-    )
-    daily: int | None = strawberry.field(description="Keep the newest of each of the last N days.")
-    weekly: int | None = strawberry.field(
-        description="Keep the newest of each of the last N weeks."
-    )
-    monthly: int | None = strawberry.field(
-        description="Keep the newest of each of the last N months."
-    )
-    yearly: int | None = strawberry.field(
-        description="Keep the newest of each of the last N years."
-    )
-
-
-@strawberry.type(description="Where a BackupStorage keeps its data.")
-class StorageLocation:
-    bucket: str | None = strawberry.field(description="Bucket (s3, gcs) or container (azure).")
-    prefix: str | None = strawberry.field(description="Path prefix inside the bucket.")
-    endpoint: str | None = strawberry.field(description="S3 endpoint URL.")
-    region: str | None = strawberry.field(description="S3 region.")
-    storage_account: str | None = strawberry.field(
-        default=None, description="Azure storage account."
-    )
-    mount_path: str | None = strawberry.field(
-        default=None, description="Local backends: where the volume is mounted."
-    )
-    sub_path: str | None = strawberry.field(
-        default=None, description="Local backends: sub-path inside the volume."
-    )
+    @classmethod
+    def of(cls, raw: objects.Raw) -> VolumeInfo | None:
+        """The volume a database asks for (``spec.storage``), if it names any."""
+        size = objects.str_at(raw, "spec", "storage", "resources", "requests", "storage")
+        storage_class = objects.str_at(raw, "spec", "storage", "storageClassName")
+        if size is None and storage_class is None:
+            return None
+        return cls(size=size, storage_class=storage_class)

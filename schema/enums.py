@@ -1,7 +1,7 @@
 """GraphQL enums. Phases are the Kubernetes values in SCREAMING_SNAKE_CASE.
 
 Member names equal their values so resolvers can turn the names produced by
-``resolvers.objects`` (for example ``objects.snapshot_phase``) into members with
+``apis.objects`` (for example ``objects.snapshot_phase``) into members with
 ``SnapshotPhase(name)``; a unit test keeps both lists in step.
 """
 

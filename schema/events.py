@@ -7,7 +7,6 @@ from datetime import datetime
 import strawberry
 
 from schema.common import ObjectRef
-from schema.databases import Database
 from schema.enums import (
     BackupSessionPhase,
     ChangeType,
@@ -15,8 +14,7 @@ from schema.enums import (
     RestoreSessionPhase,
     SnapshotPhase,
 )
-from schema.sessions import BackupSession, RestoreSession
-from schema.storage import Snapshot
+from schema.linked import BackupSession, Database, RestoreSession, Snapshot
 
 _TYPE = "What happened."
 _REF = "The object the event is about (also set for DELETED and RESYNC)."

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import context
+from resolvers.reads import context
 
 
 @strawberry.type(description="A configured Kubernetes cluster and the gateway's view of it.")

@@ -1,11 +1,17 @@
-"""Input types: object references and the filters of list fields."""
+"""Input types: object references and the filters of list fields.
+
+Each filter turns into the read side's query (``resolvers.reads.queries``) here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
+from resolvers.reads import queries
 from schema.enums import (
     BackupHealth,
     BackupMethod,
@@ -123,4 +129,68 @@ class RestoreSessionFilter:
     )
     phases: list[RestoreSessionPhase] | None = strawberry.field(
         default=None, description="Only sessions in these phases."
+    )
+
+
+def _values(values: Sequence[Enum] | None) -> list[str] | None:
+    return None if values is None else [str(v.value) for v in values]
+
+
+def ref_query(ref: ObjectRefInput | None) -> queries.RefQuery | None:
+    if ref is None:
+        return None
+    return queries.RefQuery(
+        cluster=ref.cluster, kind=ref.kind, namespace=ref.namespace, name=ref.name
+    )
+
+
+def database_query(f: DatabaseFilter | None) -> queries.DatabaseQuery:
+    if f is None:
+        return queries.DatabaseQuery()
+    return queries.DatabaseQuery(
+        clusters=f.clusters,
+        namespaces=f.namespaces,
+        kinds=f.kinds,
+        phases=_values(f.phases),
+        backup_health=_values(f.backup_health),
+        name_contains=f.name_contains,
+        label_selector=f.label_selector,
+    )
+
+
+def snapshot_query(f: SnapshotFilter | None) -> queries.SnapshotQuery:
+    if f is None:
+        return queries.SnapshotQuery()
+    return queries.SnapshotQuery(
+        clusters=f.clusters,
+        namespaces=f.namespaces,
+        database=ref_query(f.database),
+        repository=f.repository,
+        types=_values(f.types),
+        phases=_values(f.phases),
+        methods=_values(f.methods),
+        taken_after=f.taken_after,
+        taken_before=f.taken_before,
+    )
+
+
+def resource_query(f: ResourceFilter | None) -> queries.ResourceQuery:
+    if f is None:
+        return queries.ResourceQuery()
+    return queries.ResourceQuery(
+        clusters=f.clusters,
+        namespaces=f.namespaces,
+        name_contains=f.name_contains,
+        label_selector=f.label_selector,
+    )
+
+
+def session_query(f: BackupSessionFilter | RestoreSessionFilter | None) -> queries.SessionQuery:
+    if f is None:
+        return queries.SessionQuery()
+    return queries.SessionQuery(
+        clusters=f.clusters,
+        namespaces=f.namespaces,
+        database=ref_query(f.database),
+        phases=_values(f.phases),
     )

@@ -8,14 +8,14 @@ fields read that dict synchronously, with no I/O.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import strawberry
 
 from apis import objects
 from apis.resources import ResourceType
 from core.ids import GlobalRef
-from resolvers.graph import Item
+from resolvers.reads.graph import Item
 from schema.common import ObjectRef
 from schema.scalars import JSON, json_object
 
@@ -65,6 +65,16 @@ class KubeObject:
 class Node(KubeObject):
     raw: strawberry.Private[dict[str, Any]]
     cluster_name: strawberry.Private[str]
+
+    @classmethod
+    def from_item(cls, item: Item) -> Self:
+        """The GraphQL object for a cached item of this type."""
+        return cls(raw=item.raw, cluster_name=item.cluster)
+
+    @classmethod
+    def maybe(cls, item: Item | None) -> Self | None:
+        """``from_item``, or None when a join found nothing."""
+        return cls.from_item(item) if item is not None else None
 
     @strawberry.field(description="Opaque global ID; pass it to `Query.node` to refetch.")
     def id(self) -> strawberry.ID:

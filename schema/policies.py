@@ -7,9 +7,10 @@ from typing import ClassVar
 import strawberry
 
 from apis import objects
-from resolvers import policies
-from schema.build import Info, graph_of, location_visible, method_info
+from resolvers.reads import policies
+from resolvers.reads.methods import MethodInfo
 from schema.enums import BackupMethod, UsageScope
+from schema.info import Info, graph_of
 from schema.interfaces import Node, Resource
 from schema.storage import BackupStorage, RetentionPolicy
 
@@ -33,6 +34,17 @@ class BackupMethodInfo:
         ),
     )
 
+    @classmethod
+    def of(cls, info: MethodInfo) -> BackupMethodInfo:
+        return cls(
+            method=BackupMethod(info.method),
+            tasks=list(info.tasks),
+            availability_impact=info.text.availability,
+            performance_impact=info.text.performance,
+            recoverability=info.text.recoverability,
+            may_restart_database=info.text.may_restart_database,
+        )
+
 
 @strawberry.type(description="One session a backup policy would set up.")
 class BackupPolicySession:
@@ -43,6 +55,23 @@ class BackupPolicySession:
     methods: list[BackupMethod] = strawberry.field(
         description="Backup methods of the session's addon tasks."
     )
+
+    @classmethod
+    def all_of(cls, raw: objects.Raw) -> list[BackupPolicySession]:
+        """The named sessions of a blueprint's template."""
+        result = []
+        for session in objects.mappings_at(raw, *_TEMPLATE, "sessions"):
+            name = objects.str_at(session, "name")
+            if name is not None:
+                tasks = objects.addon_task_names(session)
+                result.append(
+                    cls(
+                        name=name,
+                        schedule=objects.str_at(session, "scheduler", "schedule"),
+                        methods=[BackupMethod(m) for m in objects.task_methods(tasks)],
+                    )
+                )
+        return result
 
 
 @strawberry.type(
@@ -56,37 +85,16 @@ class BackupPolicy(Node, Resource):
 
     @strawberry.field(description="Backup methods its sessions use, with their trade-offs.")
     def methods(self) -> list[BackupMethodInfo]:
-        return [method_info(m) for m in policies.blueprint_methods(self.item())]
+        return [BackupMethodInfo.of(m) for m in policies.blueprint_methods(self.item())]
 
     @strawberry.field(description="Sessions from `spec.backupConfigurationTemplate.sessions`.")
     def sessions(self) -> list[BackupPolicySession]:
-        result = []
-        for session in objects.mappings_at(self.raw, *_TEMPLATE, "sessions"):
-            name = objects.str_at(session, "name")
-            if name is None:
-                continue
-            tasks = objects.addon_task_names(session)
-            result.append(
-                BackupPolicySession(
-                    name=name,
-                    schedule=objects.str_at(session, "scheduler", "schedule"),
-                    methods=[BackupMethod(m) for m in objects.task_methods(tasks)],
-                )
-            )
-        return result
+        return BackupPolicySession.all_of(self.raw)
 
     @strawberry.field(description="The RetentionPolicy its backends use.")
     def retention_policy(self, info: Info) -> RetentionPolicy | None:
         # A policy summary: shown to whoever may use the blueprint, like the blueprint.
-        item = self.item()
-        found = policies.lookup(
-            graph_of(info),
-            item.cluster,
-            "storage.kubestash.com",
-            "RetentionPolicy",
-            policies.first_backend_ref(item, "retentionPolicy"),
-        )
-        return RetentionPolicy(raw=found.raw, cluster_name=found.cluster) if found else None
+        return RetentionPolicy.maybe(policies.blueprint_retention(graph_of(info), self.item()))
 
     @strawberry.field(
         description=(
@@ -95,21 +103,9 @@ class BackupPolicy(Node, Resource):
         )
     )
     def storage(self, info: Info) -> BackupStorage | None:
-        item = self.item()
-        found = policies.lookup(
-            graph_of(info),
-            item.cluster,
-            "storage.kubestash.com",
-            "BackupStorage",
-            policies.first_backend_ref(item, "storageRef"),
-        )
-        if found is None:
-            return None
-        return BackupStorage(
-            raw=found.raw,
-            cluster_name=found.cluster,
-            location_visible=location_visible(info, found),
-        )
+        graph = graph_of(info)
+        found = policies.blueprint_storage(graph, self.item())
+        return BackupStorage.for_viewer(graph, found) if found is not None else None
 
     @strawberry.field(description="Which namespaces may use it (`spec.usagePolicy`).")
     def usage(self) -> UsageScope:

@@ -1,43 +1,19 @@
-"""The Query root."""
+"""The Query root: reads across every configured cluster.
+
+Each field turns its arguments into a read-side query and its result into GraphQL
+objects; what to return is decided in ``resolvers.reads``.
+"""
 
 from __future__ import annotations
 
 import strawberry
 
-from auth.access import Check
-from core.errors import InvalidInput
 from core.ids import decode_id
-from resolvers import lists, policies
-from resolvers.context import RequestContext
-from resolvers.graph import Graph, Item
+from resolvers.reads import lists, offers
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
-from schema.build import (
-    connection,
-    database_query,
-    graph_of,
-    location_visible,
-    method_info,
-    of,
-    ref_query,
-    resource_query,
-    session_query,
-    snapshot_query,
-)
-from schema.connections import (
-    BackupSessionConnection,
-    BackupSessionEdge,
-    DatabaseConnection,
-    DatabaseEdge,
-    RepositoryConnection,
-    RepositoryEdge,
-    RestoreSessionConnection,
-    RestoreSessionEdge,
-    SnapshotConnection,
-    SnapshotEdge,
-)
-from schema.databases import Database
 from schema.enums import SortOrder
 from schema.gateway import Cluster, Viewer
+from schema.info import Info, graph_of
 from schema.inputs import (
     BackupSessionFilter,
     DatabaseFilter,
@@ -45,77 +21,41 @@ from schema.inputs import (
     ResourceFilter,
     RestoreSessionFilter,
     SnapshotFilter,
+    database_query,
+    ref_query,
+    resource_query,
+    session_query,
+    snapshot_query,
 )
 from schema.interfaces import Node
+from schema.linked import (
+    BackupSession,
+    BackupSessionConnection,
+    BackupSessionEdge,
+    Database,
+    DatabaseConnection,
+    DatabaseEdge,
+    Repository,
+    RepositoryConnection,
+    RepositoryEdge,
+    RestoreSession,
+    RestoreSessionConnection,
+    RestoreSessionEdge,
+    Snapshot,
+    SnapshotConnection,
+    SnapshotEdge,
+)
 from schema.policies import BackupMethodInfo, BackupPolicy
+from schema.registry import wrap
 from schema.storage import BackupStorage, RetentionPolicy
-
-Info = strawberry.Info[RequestContext, None]
-
-KUBEDB = "kubedb.com"
-EDIT_VERBS = ("create", "update", "patch")
-
-
-def _clusters(graph: Graph, cluster: str | None) -> list[str]:
-    if cluster is None:
-        return graph.cluster_names()
-    if cluster not in graph.cluster_names():
-        raise InvalidInput(
-            f"unknown cluster {cluster!r}; configured: {', '.join(graph.cluster_names())}",
-            extensions={"argument": "cluster"},
-        )
-    return [cluster]
-
-
-def _kind_plurals(graph: Graph, cluster: str, kind: str | None) -> dict[str, str]:
-    """{kind: plural} of the KubeDB kinds installed in a cluster (one kind, or all)."""
-    found = {}
-    cache = graph.cache.clusters[cluster]
-    for informer in cache.informers_in(KUBEDB):
-        r = informer.resource
-        if kind is None or r.kind.lower() == kind.lower():
-            found[r.kind] = r.plural
-    return found
-
-
-def _known_kind(graph: Graph, clusters: list[str], kind: str) -> str:
-    """The canonical spelling of a database kind, or a clear error naming the known ones."""
-    known = {k for c in clusters for k in _kind_plurals(graph, c, None)}
-    for k in known:
-        if k.lower() == kind.lower():
-            return k
-    raise InvalidInput(
-        f"unknown database kind {kind!r}; installed kinds: {', '.join(sorted(known)) or 'none'}",
-        extensions={"argument": "databaseKind"},
-    )
-
-
-async def _may_edit_databases(info: Info, cluster: str, namespace: str, kind: str | None) -> bool:
-    """Whether the viewer may create or edit databases (of ``kind``, or any) in ``namespace``:
-    such a viewer is shown the policy summaries usable there."""
-    graph = graph_of(info)
-    checks = [
-        Check(cluster, verb, KUBEDB, plural, namespace)
-        for plural in _kind_plurals(graph, cluster, kind).values()
-        for verb in EDIT_VERBS
-    ]
-    decided = await graph.access.check(checks)
-    return any(decided.get(c, False) for c in checks)
 
 
 @strawberry.type(description="Reads across every configured cluster.")
 class Query:
     @strawberry.field(description="Refetch any object by its global ID.")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        ref = decode_id(id)
-        graph = graph_of(info)
-        if ref.cluster not in graph.cluster_names():
-            return None
-        kind = None if ref.api_group == KUBEDB else ref.kind
-        found = graph.get(ref.cluster, ref.api_group, kind, ref.namespace, ref.name)
-        if found is not None and found.resource.kind != ref.kind:
-            return None
-        return of(Node, found)
+        ref = decode_id(id)  # garbage is refused before anything else is looked at
+        return wrap(offers.node(graph_of(info), ref))
 
     @strawberry.field(description="The authenticated caller.")
     def viewer(self, info: Info) -> Viewer:
@@ -131,8 +71,8 @@ class Query:
         assert query is not None
         graph = graph_of(info)
         if query.cluster is not None:
-            _clusters(graph, query.cluster)
-        return of(Database, lists.find_database(graph, query))
+            offers.clusters(graph, query.cluster)  # an unknown cluster is an error, not null
+        return Database.maybe(lists.find_database(graph, query))
 
     @strawberry.field(description="Databases across clusters and namespaces.")
     def databases(
@@ -144,11 +84,8 @@ class Query:
         after: After = None,
     ) -> DatabaseConnection:
         listing = lists.databases(graph_of(info), database_query(filter), first=first, after=after)
-        return connection(
-            listing.page,
-            listing.problems,
-            connection_type=DatabaseConnection,
-            edge_type=DatabaseEdge,
+        return DatabaseConnection.of(
+            listing.page, listing.problems, node=Database, edge=DatabaseEdge
         )
 
     @strawberry.field(description="Snapshots across clusters and namespaces.")
@@ -168,11 +105,8 @@ class Query:
             after=after,
             descending=order_by == SortOrder.NEWEST_FIRST,
         )
-        return connection(
-            listing.page,
-            listing.problems,
-            connection_type=SnapshotConnection,
-            edge_type=SnapshotEdge,
+        return SnapshotConnection.of(
+            listing.page, listing.problems, node=Snapshot, edge=SnapshotEdge
         )
 
     @strawberry.field(description="KubeStash repositories across clusters and namespaces.")
@@ -187,11 +121,8 @@ class Query:
         listing = lists.repositories(
             graph_of(info), resource_query(filter), first=first, after=after
         )
-        return connection(
-            listing.page,
-            listing.problems,
-            connection_type=RepositoryConnection,
-            edge_type=RepositoryEdge,
+        return RepositoryConnection.of(
+            listing.page, listing.problems, node=Repository, edge=RepositoryEdge
         )
 
     @strawberry.field(description="Backup runs across clusters and namespaces, newest first.")
@@ -206,11 +137,8 @@ class Query:
         listing = lists.sessions(
             graph_of(info), "BackupSession", session_query(filter), first=first, after=after
         )
-        return connection(
-            listing.page,
-            listing.problems,
-            connection_type=BackupSessionConnection,
-            edge_type=BackupSessionEdge,
+        return BackupSessionConnection.of(
+            listing.page, listing.problems, node=BackupSession, edge=BackupSessionEdge
         )
 
     @strawberry.field(description="Restore runs across clusters and namespaces, newest first.")
@@ -225,11 +153,8 @@ class Query:
         listing = lists.sessions(
             graph_of(info), "RestoreSession", session_query(filter), first=first, after=after
         )
-        return connection(
-            listing.page,
-            listing.problems,
-            connection_type=RestoreSessionConnection,
-            edge_type=RestoreSessionEdge,
+        return RestoreSessionConnection.of(
+            listing.page, listing.problems, node=RestoreSession, edge=RestoreSessionEdge
         )
 
     @strawberry.field(
@@ -243,48 +168,29 @@ class Query:
         namespace: Namespace,
         database_kind: DatabaseKind,
     ) -> list[BackupPolicy]:
-        graph = graph_of(info)
-        clusters = _clusters(graph, cluster)
-        kind = _known_kind(graph, clusters, database_kind)
-        result = []
-        for c in clusters:
-            may_use = await _may_edit_databases(info, c, namespace, kind)
-            for b in policies.backup_policies(graph, c, namespace, kind):
-                if may_use or _listable(graph, b):
-                    result.append(BackupPolicy(raw=b.raw, cluster_name=b.cluster))
-        return result
+        found = await offers.backup_policies(
+            graph_of(info), cluster=cluster, namespace=namespace, database_kind=database_kind
+        )
+        return [BackupPolicy.from_item(b) for b in found]
 
     @strawberry.field(description="RetentionPolicies usable from this namespace.")
     async def retention_policies(
         self, info: Info, *, cluster: ClusterName = None, namespace: Namespace
     ) -> list[RetentionPolicy]:
-        graph = graph_of(info)
-        result = []
-        for c in _clusters(graph, cluster):
-            may_use = await _may_edit_databases(info, c, namespace, None)
-            for r in policies.retention_policies(graph, c, namespace):
-                if may_use or _listable(graph, r):
-                    result.append(RetentionPolicy(raw=r.raw, cluster_name=r.cluster))
-        return result
+        found = await offers.shared_policies(
+            graph_of(info), "RetentionPolicy", cluster=cluster, namespace=namespace
+        )
+        return [RetentionPolicy.from_item(r) for r in found]
 
     @strawberry.field(description="BackupStorages usable from this namespace.")
     async def backup_storages(
         self, info: Info, *, cluster: ClusterName = None, namespace: Namespace
     ) -> list[BackupStorage]:
         graph = graph_of(info)
-        result = []
-        for c in _clusters(graph, cluster):
-            may_use = await _may_edit_databases(info, c, namespace, None)
-            for s in policies.backup_storages(graph, c, namespace):
-                if may_use or _listable(graph, s):
-                    result.append(
-                        BackupStorage(
-                            raw=s.raw,
-                            cluster_name=s.cluster,
-                            location_visible=location_visible(info, s),
-                        )
-                    )
-        return result
+        found = await offers.shared_policies(
+            graph, "BackupStorage", cluster=cluster, namespace=namespace
+        )
+        return [BackupStorage.for_viewer(graph, s) for s in found]
 
     @strawberry.field(
         description="Backup methods the installed addon offers for this kind of database."
@@ -292,12 +198,5 @@ class Query:
     def backup_methods(
         self, info: Info, *, database_kind: DatabaseKind, cluster: ClusterName = None
     ) -> list[BackupMethodInfo]:
-        graph = graph_of(info)
-        clusters = _clusters(graph, cluster)
-        kind = _known_kind(graph, clusters, database_kind)
-        return [method_info(m) for m in policies.backup_methods(graph, clusters, kind)]
-
-
-def _listable(graph: Graph, item: Item) -> bool:
-    r = item.resource
-    return graph.access.allows(item.cluster, r.group, r.plural, item.namespace)
+        found = offers.backup_methods(graph_of(info), cluster=cluster, database_kind=database_kind)
+        return [BackupMethodInfo.of(m) for m in found]

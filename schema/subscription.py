@@ -1,19 +1,22 @@
-"""The Subscription root: phase changes streamed from the shared informers."""
+"""The Subscription root: phase changes streamed from the shared informers.
+
+Each field turns its filter into a read-side predicate and each event into its GraphQL
+type; the stream itself (checks, coalescing, access) is ``resolvers.events``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator
+from enum import Enum
+from typing import TypeVar
 
 import strawberry
 
-from core.errors import BadRequest, TooManySubscriptions
-from resolvers import events, lists
-from resolvers.context import RequestContext
-from resolvers.events import Event, StreamSpec
-from resolvers.graph import Graph, Item
+from resolvers.events import stream
+from resolvers.events.stream import Event
+from resolvers.events.subscriptions import subscribe
+from resolvers.reads import lists
 from schema.arguments import ResumeToken
-from schema.build import database_query, session_query, snapshot_query, wrap
 from schema.common import ObjectRef
 from schema.enums import (
     BackupSessionPhase,
@@ -23,10 +26,19 @@ from schema.enums import (
     SnapshotPhase,
 )
 from schema.events import BackupSessionEvent, DatabaseEvent, RestoreSessionEvent, SnapshotEvent
-from schema.inputs import BackupSessionFilter, DatabaseFilter, RestoreSessionFilter, SnapshotFilter
+from schema.info import Info
+from schema.inputs import (
+    BackupSessionFilter,
+    DatabaseFilter,
+    RestoreSessionFilter,
+    SnapshotFilter,
+    database_query,
+    session_query,
+    snapshot_query,
+)
+from schema.linked import BackupSession, Database, RestoreSession, Snapshot
 
-Info = strawberry.Info[RequestContext, None]
-T = TypeVar("T")
+PhaseT = TypeVar("PhaseT", bound=Enum)
 
 
 def _ref(event: Event) -> ObjectRef:
@@ -40,55 +52,7 @@ def _ref(event: Event) -> ObjectRef:
     )
 
 
-async def _run(
-    info: Info,
-    spec: StreamSpec,
-    accept: Callable[[Graph], Callable[[Item], bool]],
-    resume_token: str | None,
-) -> AsyncIterator[Event]:
-    context = info.context
-    if context.hub is None or context.refresh_graph is None:
-        raise BadRequest(
-            "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql"
-        )
-    if context.subscriptions >= context.max_subscriptions:
-        raise TooManySubscriptions(
-            f"at most {context.max_subscriptions} subscriptions may be open on one connection; "
-            "close some or open another connection"
-        )
-    context.subscriptions += 1
-    try:
-        graph = context.require_graph()
-        predicates: dict[int, Callable[[Item], bool]] = {}
-
-        def matches(g: Graph, item: Item) -> bool:
-            # The filter's joins (e.g. database -> sessions) are resolved per access view.
-            if id(g) not in predicates:
-                predicates.clear()
-                predicates[id(g)] = accept(g)
-            return predicates[id(g)](item)
-
-        refresh_graph = context.refresh_graph
-
-        async def refresh() -> Graph:
-            # Joined fields of the events read the connection's view: keep it current.
-            context.graph = await refresh_graph()
-            return context.graph
-
-        async for event in events.stream(
-            hub=context.hub,
-            spec=spec,
-            graph=graph,
-            refresh=refresh,
-            accept=matches,
-            resume_token=resume_token,
-        ):
-            yield event
-    finally:
-        context.subscriptions -= 1
-
-
-def _phase(enum: type[Any], value: str | None) -> Any:
+def _phase(enum: type[PhaseT], value: str | None) -> PhaseT | None:
     return enum(value) if value is not None else None
 
 
@@ -105,13 +69,16 @@ class Subscription:
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[DatabaseEvent, None]:
         query = database_query(filter)
-        async for e in _run(
-            info, events.DATABASES, lambda g: lists.database_predicate(g, query), resume_token
+        async for e in subscribe(
+            info.context,
+            stream.DATABASES,
+            accept=lambda g: lists.database_predicate(g, query),
+            resume_token=resume_token,
         ):
             yield DatabaseEvent(
                 type=ChangeType(e.type),
                 ref=_ref(e),
-                database=wrap(e.item) if e.item else None,
+                database=Database.maybe(e.item),
                 previous_phase=_phase(DatabasePhase, e.previous_phase),
                 phase=_phase(DatabasePhase, e.phase),
                 at=e.at,
@@ -127,16 +94,16 @@ class Subscription:
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[BackupSessionEvent, None]:
         query = session_query(filter)
-        async for e in _run(
-            info,
-            events.BACKUP_SESSIONS,
-            lambda g: lists.session_predicate(g, "BackupSession", query),
-            resume_token,
+        async for e in subscribe(
+            info.context,
+            stream.BACKUP_SESSIONS,
+            accept=lambda g: lists.session_predicate(g, "BackupSession", query),
+            resume_token=resume_token,
         ):
             yield BackupSessionEvent(
                 type=ChangeType(e.type),
                 ref=_ref(e),
-                backup_session=wrap(e.item) if e.item else None,
+                backup_session=BackupSession.maybe(e.item),
                 previous_phase=_phase(BackupSessionPhase, e.previous_phase),
                 phase=_phase(BackupSessionPhase, e.phase),
                 at=e.at,
@@ -152,16 +119,16 @@ class Subscription:
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[RestoreSessionEvent, None]:
         query = session_query(filter)
-        async for e in _run(
-            info,
-            events.RESTORE_SESSIONS,
-            lambda g: lists.session_predicate(g, "RestoreSession", query),
-            resume_token,
+        async for e in subscribe(
+            info.context,
+            stream.RESTORE_SESSIONS,
+            accept=lambda g: lists.session_predicate(g, "RestoreSession", query),
+            resume_token=resume_token,
         ):
             yield RestoreSessionEvent(
                 type=ChangeType(e.type),
                 ref=_ref(e),
-                restore_session=wrap(e.item) if e.item else None,
+                restore_session=RestoreSession.maybe(e.item),
                 previous_phase=_phase(RestoreSessionPhase, e.previous_phase),
                 phase=_phase(RestoreSessionPhase, e.phase),
                 progress_percent=e.progress,
@@ -178,13 +145,16 @@ class Subscription:
         resume_token: ResumeToken = None,
     ) -> AsyncGenerator[SnapshotEvent, None]:
         query = snapshot_query(filter)
-        async for e in _run(
-            info, events.SNAPSHOTS, lambda g: lists.snapshot_predicate(g, query), resume_token
+        async for e in subscribe(
+            info.context,
+            stream.SNAPSHOTS,
+            accept=lambda g: lists.snapshot_predicate(g, query),
+            resume_token=resume_token,
         ):
             yield SnapshotEvent(
                 type=ChangeType(e.type),
                 ref=_ref(e),
-                snapshot=wrap(e.item) if e.item else None,
+                snapshot=Snapshot.maybe(e.item),
                 previous_phase=_phase(SnapshotPhase, e.previous_phase),
                 phase=_phase(SnapshotPhase, e.phase),
                 at=e.at,

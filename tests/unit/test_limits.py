@@ -19,7 +19,7 @@ from strawberry.types import ExecutionResult
 
 import schema
 from core.errors import GatewayError
-from resolvers.context import ClusterInfo, RequestContext, Viewer
+from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
 from schema.limits import Limits, limit_extensions
 
 CLUSTERS = 3

@@ -21,12 +21,12 @@ import schema
 from apis import objects
 from core import quantities
 from core.ids import GlobalRef, decode_id
-from resolvers.context import ClusterInfo, RequestContext, Viewer
+from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
 from schema import enums
-from schema.databases import Database
+from schema.configurations import BackupConfiguration
+from schema.linked import BackupSession, Database, Repository, RestoreSession, Snapshot
 from schema.policies import BackupPolicy
-from schema.sessions import BackupConfiguration, BackupSession, RestoreSession
-from schema.storage import BackupStorage, Repository, RetentionPolicy, Snapshot
+from schema.storage import BackupStorage, RetentionPolicy
 
 # ---------------------------------------------------------------------------
 # Fixtures: a request context and realistic raw objects
@@ -946,7 +946,7 @@ async def test_backup_policy_reads_sessions_and_placeholders_from_the_blueprint(
 
 
 # ---------------------------------------------------------------------------
-# Enums stay in step with the names resolvers.objects produces
+# Enums stay in step with the names apis.objects produces
 
 
 @pytest.mark.parametrize(

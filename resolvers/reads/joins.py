@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apis import objects
 from apis.resources import CORE, KUBEDB, STORAGE
-from resolvers.graph import Graph, Item
+from resolvers.reads.graph import Graph, Item
 
 
 def app_database(graph: Graph, item: Item) -> Item | None:
@@ -127,3 +127,9 @@ def restore_snapshot(graph: Graph, restore: Item) -> Item | None:
         key=lambda s: (str(objects.dig(s.raw, "status", "snapshotTime") or ""), s.name),
         default=None,
     )
+
+
+def database_snapshots(graph: Graph, database: Item) -> list[Item]:
+    """Snapshots of a database, through the app index (labels or ``spec.appRef``)."""
+    app = (database.resource.kind, database.namespace, database.name)
+    return graph.related(database.cluster, STORAGE, "Snapshot", "app", app)

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from apis import objects
 from apis.resources import ADDONS, CATALOG, CORE, STORAGE
 from core.selectors import selector_from_label_selector
-from resolvers.graph import Graph, Item
-from resolvers.methods import CONTINUOUS, ORDER, TEXTS, MethodInfo, method_infos
+from resolvers.reads.graph import Graph, Item
+from resolvers.reads.methods import CONTINUOUS, ORDER, TEXTS, MethodInfo, method_infos
 
 
 def usage_allows(graph: Graph, item: Item, namespace: str) -> bool:
@@ -71,7 +71,8 @@ def serves_kind(graph: Graph, blueprint: Item, kind: str) -> bool:
     return bool(addons) and addons <= _catalog_addons(graph, blueprint.cluster, kind)
 
 
-def _usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]:
+def usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]:
+    """Objects of ``kind`` whose usagePolicy lets ``namespace`` use them, defaults first."""
     found = [
         i
         for i in graph.unfiltered(cluster, STORAGE if kind != "BackupBlueprint" else CORE, kind)
@@ -85,17 +86,9 @@ def _usable(graph: Graph, cluster: str, kind: str, namespace: str) -> list[Item]
 def backup_policies(graph: Graph, cluster: str, namespace: str, kind: str) -> list[Item]:
     return [
         b
-        for b in _usable(graph, cluster, "BackupBlueprint", namespace)
+        for b in usable(graph, cluster, "BackupBlueprint", namespace)
         if serves_kind(graph, b, kind)
     ]
-
-
-def retention_policies(graph: Graph, cluster: str, namespace: str) -> list[Item]:
-    return _usable(graph, cluster, "RetentionPolicy", namespace)
-
-
-def backup_storages(graph: Graph, cluster: str, namespace: str) -> list[Item]:
-    return _usable(graph, cluster, "BackupStorage", namespace)
 
 
 def first_backend_ref(blueprint: Item, part: str) -> tuple[str, str] | None:
@@ -155,3 +148,15 @@ def backup_methods(graph: Graph, clusters: Iterable[str], kind: str) -> list[Met
         infos.append(MethodInfo(method=CONTINUOUS, tasks=[], text=TEXTS[CONTINUOUS]))
         infos.sort(key=lambda m: ORDER.index(m.method))
     return infos
+
+
+def blueprint_retention(graph: Graph, blueprint: Item) -> Item | None:
+    """The RetentionPolicy a blueprint's first backend names (whoever may use it sees it)."""
+    ref = first_backend_ref(blueprint, "retentionPolicy")
+    return lookup(graph, blueprint.cluster, STORAGE, "RetentionPolicy", ref)
+
+
+def blueprint_storage(graph: Graph, blueprint: Item) -> Item | None:
+    """The BackupStorage a blueprint's first backend writes to."""
+    ref = first_backend_ref(blueprint, "storageRef")
+    return lookup(graph, blueprint.cluster, STORAGE, "BackupStorage", ref)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from apis import objects
 from apis.resources import CORE, STORAGE
 from core import cron
-from resolvers.graph import Graph, Item
+from resolvers.reads.graph import Graph, Item
 
 BLUEPRINT_NAME = "blueprint.kubestash.com/name"
 BLUEPRINT_NAMESPACE = "blueprint.kubestash.com/namespace"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from apis import links, objects
@@ -20,64 +19,21 @@ from apis.links import snapshot_app
 from apis.resources import CORE, KUBEDB, STORAGE
 from core.errors import InvalidInput
 from core.selectors import Selector, parse_selector
-from resolvers.backup import backup_health
-from resolvers.graph import Graph, Item, Scan
-from resolvers.paging import Page, SortKey, decode_cursor, paginate, take
+from resolvers.reads.backup import backup_health
+from resolvers.reads.graph import Graph, Item, Scan
+from resolvers.reads.paging import Page, SortKey, decode_cursor, paginate, take
+from resolvers.reads.queries import (
+    DatabaseQuery,
+    RefQuery,
+    ResourceQuery,
+    SessionQuery,
+    SnapshotQuery,
+)
 from watchers.cache import ClusterProblem
 from watchers.informer import Informer
 
 # Bounds on filter input: lists in filters are matched against every object.
 MAX_FILTER_VALUES = 100
-
-
-@dataclass(frozen=True)
-class RefQuery:
-    """A database named in a filter (ObjectRefInput)."""
-
-    namespace: str
-    name: str
-    cluster: str | None = None
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
-class DatabaseQuery:
-    clusters: list[str] | None = None
-    namespaces: list[str] | None = None
-    kinds: list[str] | None = None
-    phases: list[str] | None = None
-    backup_health: list[str] | None = None
-    name_contains: str | None = None
-    label_selector: str | None = None
-
-
-@dataclass(frozen=True)
-class SnapshotQuery:
-    clusters: list[str] | None = None
-    namespaces: list[str] | None = None
-    database: RefQuery | None = None
-    repository: str | None = None
-    types: list[str] | None = None
-    phases: list[str] | None = None
-    methods: list[str] | None = None
-    taken_after: datetime | None = None
-    taken_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ResourceQuery:
-    clusters: list[str] | None = None
-    namespaces: list[str] | None = None
-    name_contains: str | None = None
-    label_selector: str | None = None
-
-
-@dataclass(frozen=True)
-class SessionQuery:
-    clusters: list[str] | None = None
-    namespaces: list[str] | None = None
-    database: RefQuery | None = None
-    phases: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +271,30 @@ def snapshots(
         descending=descending,
     )
     return Listing(page=page, problems=problems)
+
+
+def joined_snapshots(
+    items: Iterable[Item],
+    query: SnapshotQuery,
+    *,
+    first: int | None,
+    after: str | None,
+    descending: bool,
+) -> Page[Item]:
+    """A page of snapshots already joined to one database or repository.
+
+    The filter's own conditions (clusters and namespaces included) apply; the database
+    or repository is already given by the join.
+    """
+    accept = snapshot_filter(query)
+    return _page(
+        (i for i in items if accept(i)),
+        snapshot_key,
+        ordering="snapshots:desc" if descending else "snapshots:asc",
+        first=first,
+        after=after,
+        descending=descending,
+    )
 
 
 def _sorted_snapshots(

@@ -1,6 +1,6 @@
 """What each way of taking a backup means for the person choosing it.
 
-Which method a task or Snapshot is comes from ``resolvers.objects`` (task names,
+Which method a task or Snapshot is comes from ``apis.objects`` (task names,
 component names, drivers). The texts are shown by the database
 creation wizard to people deciding what to enable: they say plainly what happens to the
 database, its load, and what can be recovered afterwards.

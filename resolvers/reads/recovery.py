@@ -18,7 +18,7 @@ from typing import Any
 
 from apis import objects
 from apis.resources import STORAGE
-from resolvers.graph import Graph, Item
+from resolvers.reads.graph import Graph, Item
 
 
 @dataclass

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from apis import objects
 from apis.resources import ResourceType
 from core.errors import InvalidInput
-from resolvers.graph import Graph, Item
+from resolvers.reads.graph import Graph, Item
 from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
 from watchers.informer import Change
 
