@@ -11,12 +11,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apis.objects import condition_in
+from apis.resources import ARCHIVER, CORE, KUBEDB, STORAGE, V1ALPHA1
+
 Obj = dict[str, Any]
 
-KUBEDB_V1 = "kubedb.com/v1"
-STORAGE_V1 = "storage.kubestash.com/v1alpha1"
-CORE_V1 = "core.kubestash.com/v1alpha1"
-ARCHIVER_V1 = "archiver.kubedb.com/v1alpha1"
+KUBEDB_V1 = f"{KUBEDB}/v1"
+STORAGE_V1 = f"{STORAGE}/{V1ALPHA1}"
+CORE_V1 = f"{CORE}/{V1ALPHA1}"
+ARCHIVER_V1 = f"{ARCHIVER}/{V1ALPHA1}"
 
 _SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -77,10 +80,8 @@ def ulid(when: datetime, rng: random.Random | None = None) -> str:
 
 def condition_status(conditions: Iterable[Mapping[str, Any]], kind: str) -> str | None:
     """``"True"``/``"False"``/``"Unknown"`` for the condition of that type, None if absent."""
-    for c in conditions:
-        if c.get("type") == kind:
-            return str(c.get("status") or "Unknown")
-    return None
+    found = condition_in(list(conditions), kind)
+    return found.status if found is not None else None
 
 
 def database_phase(conditions: Iterable[Mapping[str, Any]]) -> str:
