@@ -42,8 +42,9 @@ it makes where the reference is silent:
   Snapshot component and driver of each addon task, and the failure messages.
 
 The machinery: :mod:`~sandbox.simulator.core` (settings, clock, failure injection, status
-writers), :mod:`~sandbox.simulator.cluster` (informers, our own recent writes, API calls,
-the reconcile loop) and :mod:`~sandbox.simulator.runner` (:class:`Simulator`, wiring the
+writers), :mod:`~sandbox.simulator.discovery` (which kinds a cluster serves),
+:mod:`~sandbox.simulator.cluster` (informers, our own recent writes, API calls, the
+reconcile loop) and :mod:`~sandbox.simulator.runner` (:class:`Simulator`, wiring the
 controllers of each cluster). Readers of raw objects, resource identity and references
 are the gateway's own (:mod:`apis.objects`, :mod:`apis.resources`, :mod:`apis.links`).
 

@@ -23,21 +23,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Protocol
 
 from apis import links
-from apis.objects import dig, mapping_at, mappings_at, name_of, str_at, text_at, uid_of
+from apis.objects import dig, mapping_at, name_of, str_at, text_at, uid_of
 from apis.resources import (
-    ADDONS_KIND,
-    ARCHIVER,
-    BACKUP_BLUEPRINTS,
     BACKUP_CONFIGURATIONS,
     BACKUP_SESSIONS,
-    BACKUP_STORAGES,
-    KUBEDB,
     NAMESPACES,
     REPOSITORIES,
     RESTORE_SESSIONS,
-    RETENTION_POLICIES,
     SNAPSHOTS,
-    V1ALPHA1,
     ResourceType,
 )
 from core.selectors import selector_from_label_selector
@@ -51,6 +44,7 @@ from sandbox.simulator.core import (
     ns_of,
     prune,
 )
+from sandbox.simulator.discovery import discover
 from watchers.informer import Change, Informer, Relisted, trim
 
 log = logging.getLogger("sandbox.simulator")
@@ -61,21 +55,6 @@ REDISCOVER_EVERY = 60.0  # look for newly installed database/archiver kinds
 FRESH_TTL = 10.0  # how long our own writes override a lagging informer
 MAX_CONCURRENCY = 8  # reconciles in flight per cluster
 PRUNE_EVERY = 40  # steps between memory clean-ups
-
-FIXED_RESOURCES = (
-    BACKUP_CONFIGURATIONS,
-    BACKUP_SESSIONS,
-    RESTORE_SESSIONS,
-    BACKUP_BLUEPRINTS,
-    REPOSITORIES,
-    SNAPSHOTS,
-    BACKUP_STORAGES,
-    RETENTION_POLICIES,
-    ADDONS_KIND,
-    NAMESPACES,
-)
-# Group -> versions searched for kinds: every kind served there is a database (archiver).
-DISCOVERED_GROUPS = ((KUBEDB, ("v1", "v1alpha2")), (ARCHIVER, (V1ALPHA1,)))
 
 # The indexes the controllers look things up by, from the gateway's own index functions
 # (apis/links.py), so the simulator and the joins follow references the same way.
@@ -231,45 +210,7 @@ class Cluster:
 
     async def _discover(self) -> None:
         self._last_discovery = time.monotonic()
-        served: dict[str, dict[str, JSONDict]] = {}
-
-        async def resources(group: str, version: str) -> dict[str, JSONDict]:
-            gv = f"{group}/{version}" if group else version
-            if gv not in served:
-                path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-                try:
-                    doc = await self.client.get(path, timeout=CALL_TIMEOUT)
-                except ApiError as exc:
-                    if exc.status != 404:
-                        raise
-                    doc = {}
-                served[gv] = {
-                    str(r.get("name")): dict(r)
-                    for r in mappings_at(doc, "resources")
-                    if "/" not in str(r.get("name"))
-                }
-            return served[gv]
-
-        wanted: list[ResourceType] = []
-        for res in FIXED_RESOURCES:
-            if res.plural in await resources(res.group, res.version):
-                wanted.append(res)
-        for (group, versions), into in zip(
-            DISCOVERED_GROUPS, (self.db_kinds, self.archiver_kinds), strict=True
-        ):
-            for version in versions:
-                for plural, r in (await resources(group, version)).items():
-                    kind = text_at(r, "kind")
-                    if kind and kind not in into:
-                        into[kind] = ResourceType(
-                            group=group,
-                            version=version,
-                            plural=plural,
-                            kind=kind,
-                            namespaced=bool(r.get("namespaced", True)),
-                            status_subresource=True,
-                        )
-            wanted.extend(into.values())
+        wanted = await discover(self.client, databases=self.db_kinds, archivers=self.archiver_kinds)
         for res in wanted:
             key = (res.group, res.plural)
             if key in self.informers:

@@ -31,7 +31,7 @@ from apis.objects import (
     uid_of,
 )
 from apis.resources import KUBEDB
-from kube.client import JSONDict
+from kube.client import JSONDict, KubeClient
 from sandbox import objects as o
 
 FIELD_MANAGER = "stashql-simulator"
@@ -78,11 +78,13 @@ class Simulation:
     fires every 5 real seconds); ``step`` is the reconcile period in real seconds;
     ``fail_rate`` the probability that a backup, restore or log push fails; ``seed`` makes
     sizes, IDs and failures repeatable. ``namespace_filter`` limits which namespaces'
-    objects are reconciled (lookups still see everything).
+    objects are reconciled (lookups still see everything). ``clients`` names the
+    clusters to play the operators on.
     """
 
     def __init__(
         self,
+        clients: dict[str, KubeClient],
         *,
         time_scale: float = 60.0,
         step: float = 0.5,
@@ -111,6 +113,9 @@ class Simulation:
         self.rng = random.Random(seed)
         self.clock = Clock(time_scale)
         self.errors: deque[str] = deque(maxlen=MAX_ERRORS_KEPT)
+        self.clients = clients
+        self.task_prefix = f"simulator {id(self):x} "
+        self._running = False
 
     def wanted(self, namespace: str) -> bool:
         return self.namespace_filter is None or self.namespace_filter(namespace)
@@ -174,6 +179,11 @@ class Conditions:
 
     def true(self, kind: str, *, reason: str, message: str, severity: str | None = None) -> None:
         self._set(kind, value="True", reason=reason, message=message, severity=severity)
+
+    def true_all(self, *entries: tuple[str, str, str]) -> None:
+        """Several conditions that hold: (type, reason, message) each."""
+        for kind, reason, message in entries:
+            self.true(kind, reason=reason, message=message)
 
     def false(self, kind: str, *, reason: str, message: str, severity: str | None = None) -> None:
         self._set(kind, value="False", reason=reason, message=message, severity=severity)

@@ -107,7 +107,7 @@ class Databases:
                 age = (now - when).total_seconds() if when else 0.0
                 started = self._provisioning[uid] = mono - max(0.0, age)
             if mono - started >= self.sim.provision_delay and self._initialized(db, conds):
-                for kind, reason, message in (
+                conds.true_all(
                     ("ReplicaReady", "AllReplicasReady", "All desired replicas are ready."),
                     (
                         "AcceptingConnection",
@@ -120,8 +120,7 @@ class Databases:
                         "DatabaseSuccessfullyProvisioned",
                         f"The {label} is successfully provisioned.",
                     ),
-                ):
-                    conds.true(kind, reason=reason, message=message)
+                )
         status["conditions"] = conds.items
         status["phase"] = o.database_phase(conds.items)
         generation = int_or(db, "metadata", "generation", default=0)

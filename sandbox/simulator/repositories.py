@@ -50,15 +50,13 @@ class Repositories:
         def mutate(_: JSONDict, status: JSONDict) -> None:
             if not status.get("phase"):
                 conds = Conditions(status, now=now)
-                conds.true(
-                    "BackendInitialized",
-                    reason="BackendInitializationSucceeded",
-                    message="Backend has been initialized successfully.",
-                )
-                conds.true(
-                    "BackendSecretFound",
-                    reason="BackendSecretAvailable",
-                    message="Backend Secret exists.",
+                conds.true_all(
+                    (
+                        "BackendInitialized",
+                        "BackendInitializationSucceeded",
+                        "Backend has been initialized successfully.",
+                    ),
+                    ("BackendSecretFound", "BackendSecretAvailable", "Backend Secret exists."),
                 )
                 status["phase"] = "Ready"
                 status["conditions"] = conds.items

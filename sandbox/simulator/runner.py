@@ -4,9 +4,8 @@ controllers of KubeDB and KubeStash wired together."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
 
-from kube.client import KubeClient
 from sandbox.simulator.archivers import Archivers
 from sandbox.simulator.blueprints import Blueprints
 from sandbox.simulator.cluster import Cluster, Controller
@@ -40,39 +39,15 @@ class Simulator(Simulation):
     does not close them.
     """
 
-    def __init__(
-        self,
-        clients: dict[str, KubeClient],
-        *,
-        time_scale: float = 60.0,
-        step: float = 0.5,
-        fail_rate: float = 0.0,
-        seed: int | None = None,
-        provision_delay: float = 1.0,
-        backup_duration: float = 1.0,
-        restore_duration: float = 3.0,
-        max_snapshots_per_repository: int = 50,
-        namespace_filter: Callable[[str], bool] | None = None,
-    ) -> None:
-        super().__init__(
-            time_scale=time_scale,
-            step=step,
-            fail_rate=fail_rate,
-            seed=seed,
-            provision_delay=provision_delay,
-            backup_duration=backup_duration,
-            restore_duration=restore_duration,
-            max_snapshots_per_repository=max_snapshots_per_repository,
-            namespace_filter=namespace_filter,
-        )
-        # Names this simulator's loop tasks: "simulator <id> <cluster>".
-        self.task_prefix = f"simulator {id(self):x} "
-        self._clusters = []
-        for name, client in clients.items():
+    @functools.cached_property
+    def _clusters(self) -> list[Cluster]:
+        clusters = []
+        for name, client in self.clients.items():
+            # Names this simulator's loop tasks: "simulator <id> <cluster>".
             cluster = Cluster(self, name=name, client=client, task_name=self.task_prefix + name)
             cluster.controllers = controllers_for(cluster)
-            self._clusters.append(cluster)
-        self._running = False
+            clusters.append(cluster)
+        return clusters
 
     async def start(self) -> None:
         """Discover kinds, start the watches, wait (bounded) for their first lists, run."""

@@ -308,7 +308,7 @@ class Sessions:
                     message=f"Backup executor failed. Reason: {error or 'a snapshot failed'}",
                     severity="Error",
                 )
-            for kind, reason, message in (
+            conds.true_all(
                 (
                     "RetentionPolicyExecutorEnsured",
                     "SuccessfullyEnsuredRetentionPolicyExecutor",
@@ -324,8 +324,7 @@ class Sessions:
                     "SuccessfullyPushedMetrics",
                     "Metrics have been pushed successfully.",
                 ),
-            ):
-                conds.true(kind, reason=reason, message=message)
+            )
             snapshots = [
                 {**item, "phase": results.get(text_at(item, "name"), "Failed")}
                 for item in mappings_at(status, "snapshots")

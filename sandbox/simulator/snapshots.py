@@ -252,15 +252,17 @@ class SnapshotWriter:
                     severity="Error",
                 )
             else:
-                conds.true(
-                    "SnapshotMetadataUploaded",
-                    reason="SuccessfullyUploadedSnapshotMetadata",
-                    message="Snapshot metadata uploaded to backend successfully",
-                )
-                conds.true(
-                    "RecentSnapshotListUpdated",
-                    reason="SuccessfullyUpdatedRecentSnapshotList",
-                    message="Recent snapshot list updated successfully",
+                conds.true_all(
+                    (
+                        "SnapshotMetadataUploaded",
+                        "SuccessfullyUploadedSnapshotMetadata",
+                        "Snapshot metadata uploaded to backend successfully",
+                    ),
+                    (
+                        "RecentSnapshotListUpdated",
+                        "SuccessfullyUpdatedRecentSnapshotList",
+                        "Recent snapshot list updated successfully",
+                    ),
                 )
             status.update(
                 {
