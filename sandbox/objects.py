@@ -111,6 +111,17 @@ def database_phase(conditions: Iterable[Mapping[str, Any]]) -> str:
     return "Provisioning"
 
 
+def _database_ref(db: Obj, namespace: str) -> Obj:
+    """A TypedObjectReference to a KubeDB database (BackupConfiguration and RestoreSession
+    ``spec.target``, Repository ``spec.appRef``)."""
+    return {
+        "apiGroup": KUBEDB,
+        "kind": db["kind"],
+        "namespace": namespace,
+        "name": db["metadata"]["name"],
+    }
+
+
 def _meta(name: str, namespace: str | None, **extra: Any) -> Obj:
     meta: Obj = {"name": name}
     if namespace is not None:
@@ -386,12 +397,7 @@ def backup_configuration(
         "kind": "BackupConfiguration",
         "metadata": _meta(name, ns, labels=labels, annotations=annotations),
         "spec": {
-            "target": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "target": _database_ref(db, ns),
             "backends": [
                 {
                     "name": "s3-backend",
@@ -417,12 +423,7 @@ def repository(
         "kind": "Repository",
         "metadata": _meta(name, ns),
         "spec": {
-            "appRef": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "appRef": _database_ref(db, ns),
             "storageRef": {"namespace": storage[0], "name": storage[1]},
             "path": f"/{ns}/{name}",
             "deletionPolicy": "Delete",
@@ -473,7 +474,7 @@ def backup_session(
         "metadata": _meta(name, ns),
         "spec": {
             "invoker": {
-                "apiGroup": "core.kubestash.com",
+                "apiGroup": CORE,
                 "kind": "BackupConfiguration",
                 "name": bc["metadata"]["name"],
             },
@@ -600,12 +601,7 @@ def restore_session(
         "kind": "RestoreSession",
         "metadata": _meta(name, ns, annotations=annotations),
         "spec": {
-            "target": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "target": _database_ref(db, ns),
             "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
             "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
         },

@@ -42,13 +42,7 @@ from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog
 from sandbox.simulator.cluster import Cluster
-from sandbox.simulator.core import (
-    DB_VERSION,
-    deletion_policy,
-    ns_of,
-    owner,
-    snapshot_labels,
-)
+from sandbox.simulator.core import DB_VERSION, deletion_policy, ns_of, owner, snapshot_labels
 from sandbox.simulator.snapshots import INCREMENTAL, full_backup_times, size_bytes
 
 

@@ -44,14 +44,7 @@ from core.errors import InvalidInput
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator.cluster import Cluster, Job
-from sandbox.simulator.core import (
-    Conditions,
-    database_key,
-    ns_of,
-    owner,
-    update_fields,
-    valid_name,
-)
+from sandbox.simulator.core import Conditions, database_key, ns_of, owner, update_fields, valid_name
 
 
 @dataclass

@@ -25,16 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from apis.objects import (
-    dig,
-    int_or,
-    mapping_at,
-    mappings_at,
-    name_of,
-    str_at,
-    text_at,
-    uid_of,
-)
+from apis.objects import dig, int_or, mapping_at, mappings_at, name_of, str_at, text_at, uid_of
 from apis.resources import BACKUP_CONFIGURATIONS, BACKUP_SESSIONS, REPOSITORIES, SNAPSHOTS
 from kube.client import JSONDict
 from sandbox import objects as o
