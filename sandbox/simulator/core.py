@@ -36,7 +36,7 @@ from sandbox import objects as o
 
 FIELD_MANAGER = "stashql-simulator"
 FAIL_ANNOTATION = "simulator.stashql.dev/fail"
-DB_VERSION = "kubedb.com/db-version"
+DB_VERSION = f"{KUBEDB}/db-version"  # the annotation KubeStash puts on Snapshots
 
 CALL_TIMEOUT = 5.0  # every API call the simulator makes
 MISSING_GRACE = 3.0  # how long a missing reference may be informer lag
