@@ -40,6 +40,12 @@ def str_at(raw: object, *path: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def text_at(raw: object, *path: str) -> str:
+    """:func:`str_at` with ``""`` for missing: for keys and messages where absent and
+    empty mean the same thing."""
+    return str_at(raw, *path) or ""
+
+
 def bool_at(raw: object, *path: str) -> bool | None:
     value = dig(raw, *path)
     return value if isinstance(value, bool) else None
@@ -50,6 +56,13 @@ def int_at(raw: object, *path: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value
+
+
+def int_or(raw: object, *path: str, default: int) -> int:
+    """The integer at ``path``, or ``default`` when it is missing or not an integer
+    (an explicit 0 stays 0, which ``int_at(...) or default`` would lose)."""
+    value = int_at(raw, *path)
+    return default if value is None else value
 
 
 def mapping_at(raw: object, *path: str) -> Mapping[str, Any]:
@@ -219,6 +232,17 @@ def conditions_in(value: object) -> Iterator[ConditionData]:
             message=str_at(item, "message"),
             last_transition_time=parse_time(dig(item, "lastTransitionTime")),
         )
+
+
+def condition_in(value: object, kind: str) -> ConditionData | None:
+    """The condition of type ``kind`` in a conditions list, or None if it has none."""
+    return next((c for c in conditions_in(value) if c.type == kind), None)
+
+
+def condition_true(value: object, kind: str) -> bool:
+    """Whether a conditions list has the condition ``kind`` with status True."""
+    condition = condition_in(value, kind)
+    return condition is not None and condition.status == "True"
 
 
 # ---------------------------------------------------------------------------

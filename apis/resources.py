@@ -31,6 +31,8 @@ WHOLE_GROUPS = frozenset({KUBEDB, ARCHIVER, CATALOG})
 
 # Preferred versions where a group serves several (KubeDB's v1 is the storage version).
 PREFERRED_VERSIONS = ("v1", "v1alpha2", "v1alpha1")
+# The versions kubedb.com serves its database kinds in, the storage version first.
+KUBEDB_VERSIONS = ("v1", "v1alpha2")
 
 
 def resource_path(
@@ -172,7 +174,7 @@ class DatabaseKind:
     # Whether KubeDB has an archiver (continuous backup) for it.
     archiver: bool = False
     # Served versions, the storage version first.
-    versions: tuple[str, ...] = ("v1", "v1alpha2")
+    versions: tuple[str, ...] = KUBEDB_VERSIONS
 
     @property
     def resource(self) -> ResourceType:

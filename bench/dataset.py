@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apis.resources import resource_path
+from apis import resources
+from apis.resources import SNAPSHOTS
 from kube.client import ApiError, KubeClient, Unreachable
 from kube.manifests import Discovery, apply_manifest
 from sandbox import objects
@@ -48,7 +49,6 @@ FILTER_NAMESPACES = ("orders", "payments")
 FILTER_PHASE = "FAILED"
 INTERVAL = timedelta(minutes=1)
 FIELD_MANAGER = "stashql-bench"
-SNAPSHOTS = resource_path(group="storage.kubestash.com", version="v1alpha1", plural="snapshots")
 
 # Enum name (as the GraphQL API shows it) -> status.phase as KubeStash writes it.
 PHASES = {"SUCCEEDED": "Succeeded", "FAILED": "Failed", "RUNNING": "Running", "PENDING": "Pending"}
@@ -207,7 +207,11 @@ async def seed_fixtures(sandbox: Sandbox) -> None:
     """Namespaces, storage, retention policy, databases, repositories and backup
     configurations in every cluster (a few dozen objects, applied with their status)."""
     fixtures: list[Obj] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        {
+            "apiVersion": resources.NAMESPACES.api_version,
+            "kind": resources.NAMESPACES.kind,
+            "metadata": {"name": ns},
+        }
         for ns in (STORAGE_NAMESPACE, *NAMESPACES)
     ]
     fixtures.append(objects.backup_storage(STORAGE[1], STORAGE_NAMESPACE, scope="All"))
@@ -287,9 +291,7 @@ async def _seed_one(client: KubeClient, p: PlannedSnapshot, repos: dict[Slot, Ob
     obj = p.build(repos[p.slot])
     status = obj.pop("status")
     ns = p.slot.namespace
-    collection = resource_path(
-        group="storage.kubestash.com", version="v1alpha1", plural="snapshots", namespace=ns
-    )
+    collection = SNAPSHOTS.path(namespace=ns)
 
     async def create() -> Obj:
         try:

@@ -28,6 +28,33 @@ from typing import Any
 
 import yaml
 
+from apis import resources
+from apis.resources import (
+    ADDONS,
+    ADDONS_KIND,
+    ARCHIVER,
+    BACKUP_BATCHES,
+    BACKUP_BLUEPRINTS,
+    BACKUP_CONFIGURATIONS,
+    BACKUP_SESSIONS,
+    BACKUP_STORAGES,
+    BACKUP_VERIFICATION_SESSIONS,
+    BACKUP_VERIFIERS,
+    CATALOG,
+    CORE,
+    DATABASE_KINDS,
+    FUNCTIONS,
+    HOOK_TEMPLATES,
+    KUBEDB,
+    REPOSITORIES,
+    RESTORE_SESSIONS,
+    RETENTION_POLICIES,
+    SNAPSHOTS,
+    STORAGE,
+    DatabaseKind,
+    ResourceType,
+)
+
 Schema = dict[str, Any]
 
 CRD_DIR = Path(__file__).resolve().parent / "crds"
@@ -485,23 +512,37 @@ PHASE = Column("Phase", ".status.phase")
 
 @dataclass(frozen=True)
 class Kind:
-    group: str
-    kind: str
-    plural: str
+    # Group, kind, plural, scope and whether status is a subresource: the one record of
+    # those facts is apis/resources.py (the status subresource is declared exactly
+    # where upstream has one; a kind may have a status object without it only if
+    # upstream does).
+    resource: ResourceType
     spec: Schema
     status: Schema | None = None
     singular: str = ""
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    cluster_scoped: bool = False
-    # The status subresource is declared exactly where upstream has one; a kind may
-    # have a status object without the subresource only if upstream does.
-    status_subresource: bool = False
     columns: tuple[Column, ...] = (AGE,)
-    # First entry is the storage version; all are served.
-    versions: tuple[str, ...] = ("v1alpha1",)
+    # First entry is the storage version; all are served. Empty: the resource's version.
+    versions: tuple[str, ...] = ()
     # Extra spec properties for some versions only (v1alpha2 terminationPolicy).
     version_spec_extras: Mapping[str, Mapping[str, Schema]] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        return self.resource.group
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def plural(self) -> str:
+        return self.resource.plural
+
+    @property
+    def served_versions(self) -> tuple[str, ...]:
+        return self.versions or (self.resource.version,)
 
     def render(self) -> Schema:
         names: Schema = {
@@ -521,10 +562,10 @@ class Kind:
             "spec": {
                 "group": self.group,
                 "names": names,
-                "scope": "Cluster" if self.cluster_scoped else "Namespaced",
+                "scope": "Namespaced" if self.resource.namespaced else "Cluster",
                 "versions": [
                     self._render_version(name, storage=index == 0)
-                    for index, name in enumerate(self.versions)
+                    for index, name in enumerate(self.served_versions)
                 ],
             },
         }
@@ -548,7 +589,7 @@ class Kind:
             "storage": storage,
             "schema": {"openAPIV3Schema": obj(properties, f"{self.kind} ({self.group}).")},
         }
-        if self.status_subresource:
+        if self.resource.status_subresource:
             version["subresources"] = {"status": {}}
         version["additionalPrinterColumns"] = [column.render() for column in self.columns]
         return version
@@ -558,7 +599,6 @@ class Kind:
 # storage.kubestash.com
 # --------------------------------------------------------------------------------------
 
-STORAGE = "storage.kubestash.com"
 KUBESTASH_CATEGORIES = ("kubestash", "appscode")
 
 
@@ -607,11 +647,8 @@ def backup_storage() -> Kind:
         },
     )
     return Kind(
-        group=STORAGE,
-        kind="BackupStorage",
-        plural="backupstorages",
+        resource=BACKUP_STORAGES,
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "storage": backend,
@@ -657,12 +694,9 @@ def backup_storage() -> Kind:
 
 def repository() -> Kind:
     return Kind(
-        group=STORAGE,
-        kind="Repository",
-        plural="repositories",
+        resource=REPOSITORIES,
         short_names=("repo",),
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "appRef": typed_object_ref("The backed up application."),
@@ -788,11 +822,8 @@ def snapshot_component() -> Schema:
 
 def snapshot() -> Kind:
     return Kind(
-        group=STORAGE,
-        kind="Snapshot",
-        plural="snapshots",
+        resource=SNAPSHOTS,
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "snapshotID": string("ULID."),
@@ -842,9 +873,7 @@ def retention_policy() -> Kind:
         for name in ("last", "hourly", "daily", "weekly", "monthly", "yearly")
     }
     return Kind(
-        group=STORAGE,
-        kind="RetentionPolicy",
-        plural="retentionpolicies",
+        resource=RETENTION_POLICIES,
         categories=KUBESTASH_CATEGORIES,
         spec=obj(
             {
@@ -867,17 +896,12 @@ def retention_policy() -> Kind:
 # core.kubestash.com
 # --------------------------------------------------------------------------------------
 
-CORE = "core.kubestash.com"
-
 
 def backup_configuration() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupConfiguration",
-        plural="backupconfigurations",
+        resource=BACKUP_CONFIGURATIONS,
         short_names=("bc",),
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "target": typed_object_ref("The application to back up (same namespace)."),
@@ -900,11 +924,8 @@ def backup_configuration() -> Kind:
 
 def backup_session() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupSession",
-        plural="backupsessions",
+        resource=BACKUP_SESSIONS,
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "invoker": typed_local_object_ref("The BackupConfiguration or BackupBatch."),
@@ -957,9 +978,7 @@ def backup_session() -> Kind:
 
 def backup_blueprint() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupBlueprint",
-        plural="backupblueprints",
+        resource=BACKUP_BLUEPRINTS,
         categories=KUBESTASH_CATEGORIES,
         spec=obj(
             {
@@ -1005,12 +1024,9 @@ def restore_session() -> Kind:
         }
     )
     return Kind(
-        group=CORE,
-        kind="RestoreSession",
-        plural="restoresessions",
+        resource=RESTORE_SESSIONS,
         short_names=("restore",),
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "target": typed_object_ref("Omitted for application-level restores."),
@@ -1078,9 +1094,7 @@ def restore_session() -> Kind:
 
 def hook_template() -> Kind:
     return Kind(
-        group=CORE,
-        kind="HookTemplate",
-        plural="hooktemplates",
+        resource=HOOK_TEMPLATES,
         categories=KUBESTASH_CATEGORIES,
         spec=obj(
             {
@@ -1118,11 +1132,8 @@ def hook_template() -> Kind:
 
 def backup_batch() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupBatch",
-        plural="backupbatches",
+        resource=BACKUP_BATCHES,
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "backends": backends(),
@@ -1166,10 +1177,7 @@ def backup_batch() -> Kind:
 
 def backup_verifier() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupVerifier",
-        # Upstream uses the singular as the plural for this kind.
-        plural="backupverifier",
+        resource=BACKUP_VERIFIERS,
         singular="backupverifier",
         categories=KUBESTASH_CATEGORIES,
         spec=obj(
@@ -1193,13 +1201,9 @@ def backup_verifier() -> Kind:
 
 def backup_verification_session() -> Kind:
     return Kind(
-        group=CORE,
-        kind="BackupVerificationSession",
-        # Upstream uses the singular as the plural for this kind.
-        plural="backupverificationsession",
+        resource=BACKUP_VERIFICATION_SESSIONS,
         singular="backupverificationsession",
         categories=KUBESTASH_CATEGORIES,
-        status_subresource=True,
         spec=obj(
             {
                 "invoker": typed_local_object_ref(),
@@ -1230,8 +1234,6 @@ def backup_verification_session() -> Kind:
 # addons.kubestash.com (cluster-scoped, no status)
 # --------------------------------------------------------------------------------------
 
-ADDONS = "addons.kubestash.com"
-
 
 def addon() -> Kind:
     task = obj(
@@ -1250,11 +1252,8 @@ def addon() -> Kind:
         required=["name"],
     )
     return Kind(
-        group=ADDONS,
-        kind="Addon",
-        plural="addons",
+        resource=ADDONS_KIND,
         categories=KUBESTASH_CATEGORIES,
-        cluster_scoped=True,
         spec=obj({"backupTasks": array(task), "restoreTasks": array(task)}),
         columns=(AGE,),
     )
@@ -1262,12 +1261,9 @@ def addon() -> Kind:
 
 def function() -> Kind:
     return Kind(
-        group=ADDONS,
-        kind="Function",
-        plural="functions",
+        resource=FUNCTIONS,
         short_names=("fn",),
         categories=KUBESTASH_CATEGORIES,
-        cluster_scoped=True,
         spec=obj(
             {
                 "image": string(),
@@ -1289,7 +1285,6 @@ def function() -> Kind:
 # kubedb.com
 # --------------------------------------------------------------------------------------
 
-KUBEDB = "kubedb.com"
 DB_CATEGORIES = ("datastore", "kubedb", "appscode")
 DB_TERMINATION = ["Halt", "Delete", "WipeOut", "DoNotTerminate"]
 
@@ -1392,22 +1387,19 @@ def database_status() -> Schema:
     )
 
 
-def database(kind: str, plural: str, short: str, *, archiver: bool) -> Kind:
+def database(db: DatabaseKind) -> Kind:
     return Kind(
-        group=KUBEDB,
-        kind=kind,
-        plural=plural,
-        short_names=(short,),
+        resource=db.resource,
+        short_names=(db.short,),
         categories=DB_CATEGORIES,
-        status_subresource=True,
-        spec=database_spec(archiver=archiver),
+        spec=database_spec(archiver=db.archiver),
         status=database_status(),
         columns=(
             Column("Version", ".spec.version"),
             Column("Status", ".status.phase"),
             AGE,
         ),
-        versions=("v1", "v1alpha2"),
+        versions=db.versions,
         # v1alpha2 called deletionPolicy terminationPolicy until late 2024; older clients
         # may still send it. Otherwise both versions share one schema (conversion: None).
         version_spec_extras={"v1alpha2": {"terminationPolicy": string(enum=DB_TERMINATION)}},
@@ -1418,10 +1410,8 @@ def database(kind: str, plural: str, short: str, *, archiver: bool) -> Kind:
 # archiver.kubedb.com
 # --------------------------------------------------------------------------------------
 
-ARCHIVER = "archiver.kubedb.com"
 
-
-def archiver(kind: str, short: str) -> Kind:
+def archiver(db: DatabaseKind) -> Kind:
     job_options: dict[str, Schema] = {
         "containerRuntimeSettings": free(),
         "jobTemplate": free(),
@@ -1430,12 +1420,9 @@ def archiver(kind: str, short: str) -> Kind:
         "sessionHistoryLimit": integer(),
     }
     return Kind(
-        group=ARCHIVER,
-        kind=kind,
-        plural=kind.lower() + "s",
-        short_names=(short,),
+        resource=resources.archiver(db.kind),
+        short_names=(f"{db.short}archiver",),
         categories=("archiver", "kubedb", "appscode"),
-        status_subresource=True,
         spec=obj(
             {
                 "databases": obj(
@@ -1489,7 +1476,6 @@ def archiver(kind: str, short: str) -> Kind:
 # catalog.kubedb.com (cluster-scoped, no status)
 # --------------------------------------------------------------------------------------
 
-CATALOG = "catalog.kubedb.com"
 ARCHIVER_ADDONS = [
     "mongodb-addon",
     "postgres-addon",
@@ -1500,7 +1486,7 @@ ARCHIVER_ADDONS = [
 ]
 
 
-def catalog_version(kind: str, short: str, *, archiver: bool) -> Kind:
+def catalog_version(db: DatabaseKind) -> Kind:
     task = obj({"name": string()})
     properties: dict[str, Schema] = {
         "version": string("The database engine version."),
@@ -1510,7 +1496,7 @@ def catalog_version(kind: str, short: str, *, archiver: bool) -> Kind:
         "exporter": obj({"image": string()}, preserve=True),
         "stash": free("Legacy Stash addon settings."),
     }
-    if archiver:
+    if db.archiver:
         properties["archiver"] = obj(
             {
                 "walg": obj({"image": string()}),
@@ -1537,12 +1523,9 @@ def catalog_version(kind: str, short: str, *, archiver: bool) -> Kind:
         )
     properties["ui"] = objects("UI chart references.")
     return Kind(
-        group=CATALOG,
-        kind=kind,
-        plural=kind.lower() + "s",
-        short_names=(short,),
+        resource=resources.catalog_version(db.kind),
+        short_names=(f"{db.short}version",),
         categories=("catalog", "kubedb", "appscode"),
-        cluster_scoped=True,
         # Images, init containers, security contexts, update constraints and other
         # engine-specific fields are not enumerated by the reference: keep them.
         spec=obj(properties, required=["version"], preserve=True),
@@ -1574,28 +1557,10 @@ def kinds_by_group() -> dict[str, list[Kind]]:
             backup_verification_session(),
         ],
         ADDONS: [addon(), function()],
-        KUBEDB: [
-            database("Postgres", "postgreses", "pg", archiver=True),
-            database("MySQL", "mysqls", "my", archiver=True),
-            database("MariaDB", "mariadbs", "md", archiver=True),
-            database("MongoDB", "mongodbs", "mg", archiver=True),
-            database("Redis", "redises", "rd", archiver=False),
-            database("Elasticsearch", "elasticsearches", "es", archiver=False),
-        ],
-        ARCHIVER: [
-            archiver("PostgresArchiver", "pgarchiver"),
-            archiver("MySQLArchiver", "myarchiver"),
-            archiver("MariaDBArchiver", "mdarchiver"),
-            archiver("MongoDBArchiver", "mgarchiver"),
-        ],
-        CATALOG: [
-            catalog_version("PostgresVersion", "pgversion", archiver=True),
-            catalog_version("MySQLVersion", "myversion", archiver=True),
-            catalog_version("MariaDBVersion", "mdversion", archiver=True),
-            catalog_version("MongoDBVersion", "mgversion", archiver=True),
-            catalog_version("RedisVersion", "rdversion", archiver=False),
-            catalog_version("ElasticsearchVersion", "esversion", archiver=False),
-        ],
+        # The sandbox installs the database kinds apis/resources.py names, in its order.
+        KUBEDB: [database(db) for db in DATABASE_KINDS],
+        ARCHIVER: [archiver(db) for db in DATABASE_KINDS if db.archiver],
+        CATALOG: [catalog_version(db) for db in DATABASE_KINDS],
     }
 
 

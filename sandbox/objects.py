@@ -11,12 +11,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apis.objects import condition_in
+from apis.resources import ARCHIVER, CORE, KUBEDB, STORAGE, V1ALPHA1
+
 Obj = dict[str, Any]
 
-KUBEDB_V1 = "kubedb.com/v1"
-STORAGE_V1 = "storage.kubestash.com/v1alpha1"
-CORE_V1 = "core.kubestash.com/v1alpha1"
-ARCHIVER_V1 = "archiver.kubedb.com/v1alpha1"
+KUBEDB_V1 = f"{KUBEDB}/v1"
+STORAGE_V1 = f"{STORAGE}/{V1ALPHA1}"
+CORE_V1 = f"{CORE}/{V1ALPHA1}"
+ARCHIVER_V1 = f"{ARCHIVER}/{V1ALPHA1}"
 
 _SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -77,10 +80,8 @@ def ulid(when: datetime, rng: random.Random | None = None) -> str:
 
 def condition_status(conditions: Iterable[Mapping[str, Any]], kind: str) -> str | None:
     """``"True"``/``"False"``/``"Unknown"`` for the condition of that type, None if absent."""
-    for c in conditions:
-        if c.get("type") == kind:
-            return str(c.get("status") or "Unknown")
-    return None
+    found = condition_in(list(conditions), kind)
+    return found.status if found is not None else None
 
 
 def database_phase(conditions: Iterable[Mapping[str, Any]]) -> str:
@@ -108,6 +109,17 @@ def database_phase(conditions: Iterable[Mapping[str, Any]]) -> str:
         if status("Ready") == "True":
             return "Ready"
     return "Provisioning"
+
+
+def _database_ref(db: Obj, namespace: str) -> Obj:
+    """A TypedObjectReference to a KubeDB database (BackupConfiguration and RestoreSession
+    ``spec.target``, Repository ``spec.appRef``)."""
+    return {
+        "apiGroup": KUBEDB,
+        "kind": db["kind"],
+        "namespace": namespace,
+        "name": db["metadata"]["name"],
+    }
 
 
 def _meta(name: str, namespace: str | None, **extra: Any) -> Obj:
@@ -385,12 +397,7 @@ def backup_configuration(
         "kind": "BackupConfiguration",
         "metadata": _meta(name, ns, labels=labels, annotations=annotations),
         "spec": {
-            "target": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "target": _database_ref(db, ns),
             "backends": [
                 {
                     "name": "s3-backend",
@@ -416,12 +423,7 @@ def repository(
         "kind": "Repository",
         "metadata": _meta(name, ns),
         "spec": {
-            "appRef": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "appRef": _database_ref(db, ns),
             "storageRef": {"namespace": storage[0], "name": storage[1]},
             "path": f"/{ns}/{name}",
             "deletionPolicy": "Delete",
@@ -472,7 +474,7 @@ def backup_session(
         "metadata": _meta(name, ns),
         "spec": {
             "invoker": {
-                "apiGroup": "core.kubestash.com",
+                "apiGroup": CORE,
                 "kind": "BackupConfiguration",
                 "name": bc["metadata"]["name"],
             },
@@ -599,12 +601,7 @@ def restore_session(
         "kind": "RestoreSession",
         "metadata": _meta(name, ns, annotations=annotations),
         "spec": {
-            "target": {
-                "apiGroup": "kubedb.com",
-                "kind": db["kind"],
-                "namespace": ns,
-                "name": db["metadata"]["name"],
-            },
+            "target": _database_ref(db, ns),
             "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
             "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
         },

@@ -1,0 +1,66 @@
+"""The operator simulator: plays KubeDB's and KubeStash's part on the sandbox API servers.
+
+The real operators need pods, so they cannot run against the sandbox. The simulator
+watches the same objects they watch and writes what they write, with the upstream field
+names, phases and conditions (``shared/reference/kubestash-kubedb-api.md``). One module
+per controller it plays; each module's docstring says what it writes and which guesses
+it makes where the reference is silent:
+
+* :mod:`~sandbox.simulator.databases` -- KubeDB databases (every kind served by
+  ``kubedb.com`` v1 or v1alpha2): Provisioning, then Ready once ProvisioningStarted,
+  Provisioned, ReplicaReady, AcceptingConnection and Ready are set; Halted while
+  ``spec.halted``; the phase always derived from the conditions in KubeDB's priority
+  order; DataRestoring for a point-in-time recovery (``spec.init.archiver``); Provisioning
+  until restored with ``spec.init.waitForInitialRestore``.
+* :mod:`~sandbox.simulator.blueprints` -- auto-backup: a database annotated
+  ``blueprint.kubestash.com/name|namespace`` gets the BackupConfiguration
+  ``appbinding-<db>`` from that BackupBlueprint, ``${var}`` filled from
+  ``variables.kubestash.com/<var>``, when the blueprint's usagePolicy allows the namespace.
+* :mod:`~sandbox.simulator.archivers` -- a database with ``spec.archiver.ref`` gets
+  BackupConfiguration ``<db>-archiver`` (sessions full-backup and manifest-backup,
+  repositories ``<db>-full`` and ``<db>-manifest``) and, after its first full backup, the
+  long-lived Snapshot ``<db>-incremental-snapshot`` whose ``logStats.end`` advances every
+  step.
+* :mod:`~sandbox.simulator.repositories` -- BackupStorages become Ready; Repositories'
+  status (snapshotCount, size, lastBackupTime, recentSnapshots) follows their Snapshots.
+* :mod:`~sandbox.simulator.configurations` -- BackupConfigurations: ValidationPassed,
+  backends, repositories (created from the sessions), sessions and phase
+  Ready/NotReady/Invalid; one initial backup (InitialBackupTriggered), then BackupSessions
+  on each session's cron schedule evaluated on *simulated* time (``time_scale``
+  simulated seconds per real second); ``nextSchedule`` is the real wall-clock time of
+  that firing.
+* :mod:`~sandbox.simulator.sessions` and :mod:`~sandbox.simulator.snapshots` --
+  BackupSessions: Pending, Running (Snapshots created in their Repositories), then
+  Succeeded or Failed; Skipped when the configuration is not ready or paused, or another
+  run of the same session is still going. Retention (``successfulSnapshots.last`` /
+  ``failedSnapshots.last``, capped) and ``sessionHistoryLimit`` are applied afterwards.
+* :mod:`~sandbox.simulator.restores` -- RestoreSessions: Pending, Running with
+  ``percentDone`` rising, Succeeded or Failed; the target database goes DataRestoring,
+  then Ready (or NotReady on failure or deletion), and the database's
+  BackupConfigurations are paused meanwhile (``status.pausedBackups``).
+* :mod:`~sandbox.simulator.catalog` -- the addon catalog the controllers draw on: the
+  Snapshot component and driver of each addon task, and the failure messages.
+
+The machinery: :mod:`~sandbox.simulator.core` (settings, clock, failure injection, status
+writers), :mod:`~sandbox.simulator.discovery` (which kinds a cluster serves),
+:mod:`~sandbox.simulator.cluster` (informers, our own recent writes, API calls, the
+reconcile loop) and :mod:`~sandbox.simulator.runner` (:class:`Simulator`, wiring the
+controllers of each cluster). Readers of raw objects, resource identity and references
+are the gateway's own (:mod:`apis.objects`, :mod:`apis.resources`, :mod:`apis.links`).
+
+Failures can be injected with ``fail_rate`` (0..1, per backup, restore and log push) or
+the annotation ``simulator.stashql.dev/fail`` (``backup``, ``restore``, ``log``, or several
+separated by commas) on the database, BackupConfiguration, BackupSession, RestoreSession
+or archiver: while it is present, those operations fail with a realistic message.
+
+All times written are real wall-clock times; only schedules run on simulated time.
+Every API call has a deadline; errors are logged (and kept in :attr:`Simulator.errors`),
+never raised; each object is reconciled at most once per step; status goes through the
+status subresource with server-side apply (field manager ``stashql-simulator``), spec
+changes with merge patches under the same manager.
+"""
+
+from sandbox.simulator.core import FAIL_ANNOTATION, FIELD_MANAGER
+from sandbox.simulator.runner import Simulator
+
+__all__ = ["FAIL_ANNOTATION", "FIELD_MANAGER", "Simulator"]
