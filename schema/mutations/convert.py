@@ -50,7 +50,8 @@ def to_dataclass(value: object, target: type[D], *, ignore: Iterable[str] = PIPE
 
     Fields are matched by Python name (``from_`` for GraphQL ``from``), recursively for
     nested inputs and lists; enums become their GraphQL value names, JSON stays as it is,
-    and a field the client left out (``strawberry.UNSET``) takes the dataclass default.
+    and a field the client left out (``strawberry.UNSET``) takes the dataclass default, as
+    does an explicit null where the dataclass field does not admit None.
     An input field the dataclass lacks is an error, not silently dropped (except the
     ``ignore`` names, at the top level only): a planner must see all the user asked for.
     """
@@ -70,12 +71,24 @@ def to_dataclass(value: object, target: type[D], *, ignore: Iterable[str] = PIPE
     kwargs: dict[str, Any] = {}
     for name, f in target_fields.items():
         raw = getattr(value, name, strawberry.UNSET) if name in given else strawberry.UNSET
+        if raw is None and not _admits_none(hints[name]):
+            # An explicit null where the planner takes no None (`isDefault: null` on an
+            # input whose contract default is false) means the default, not a crash.
+            raw = strawberry.UNSET
         if raw is strawberry.UNSET:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise TypeError(f"{target.__name__}.{name} has no default and was not given")
             continue
         kwargs[name] = _convert(raw, hints[name], where=f"{target.__name__}.{name}")
     return target(**kwargs)
+
+
+def _admits_none(hint: Any) -> bool:
+    if hint is Any or hint is None or hint is type(None):
+        return True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return type(None) in typing.get_args(hint)
+    return False
 
 
 def _strip_optional(hint: Any) -> list[Any]:

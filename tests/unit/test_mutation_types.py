@@ -343,6 +343,35 @@ def test_an_explicit_null_is_kept_apart_from_a_left_out_field() -> None:
     assert convert.to_dataclass(explicit, Update).is_default is None
 
 
+def test_an_explicit_null_where_the_planner_takes_no_none_means_the_default() -> None:
+    received: list[object] = []
+    run(
+        converting_schema(received),
+        "mutation($i: CreateBackupStorageInput!) { createBackupStorage(input: $i) "
+        "{ userErrors { code } } }",
+        {
+            "i": {
+                "namespace": "team-a",
+                "name": "local",
+                "provider": "LOCAL",
+                "location": {"volume": {"persistentVolumeClaim": {"claimName": "b"}}},
+                "isDefault": None,
+                "deletionPolicy": None,
+            }
+        },
+    )
+    assert received == [
+        CreateStorage(
+            namespace="team-a",
+            name="local",
+            provider="LOCAL",
+            location=Location(volume={"persistentVolumeClaim": {"claimName": "b"}}),
+        )
+    ]
+    assert isinstance(received[0], CreateStorage)
+    assert (received[0].is_default, received[0].deletion_policy) == (False, "DELETE")
+
+
 def _ref_input(namespace: str, name: str) -> Any:
     from schema.inputs import ObjectRefInput
 
