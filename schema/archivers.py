@@ -15,11 +15,11 @@ import strawberry
 
 from apis import objects
 from apis.resources import ARCHIVER, KUBEDB, STORAGE
-from resolvers import policies
-from schema.build import Info, graph_of, location_visible
+from resolvers.reads import offers, policies
 from schema.common import ObjectRef
 from schema.described import Described
 from schema.enums import BackupMethod, UsageScope
+from schema.info import Info, graph_of
 from schema.scalars import JSON
 from schema.storage import BackupStorage, RetentionPolicy
 
@@ -76,7 +76,7 @@ class ArchiverPolicy(Described):
         )
         # Where an archiver's backups go is the storage itself, so a viewer who may not
         # read the BackupStorage gets null here, not a summary without a location.
-        if found is None or not location_visible(info, found):
+        if found is None or not offers.location_visible(graph_of(info), found):
             return None
         return BackupStorage(raw=found.raw, cluster_name=found.cluster, location_visible=True)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.databases import Database
+from schema.configurations import BackupConfiguration
 from schema.enums import BackupMethod
 from schema.inputs import ObjectRefInput
+from schema.linked import BackupSession, Database
 from schema.mutations.conventions import (
     EncryptionInput,
     MutationWarning,
@@ -19,7 +20,6 @@ from schema.mutations.conventions import (
 )
 from schema.policies import BackupMethodInfo
 from schema.scalars import JSON
-from schema.sessions import BackupConfiguration, BackupSession
 
 _DRY_RUN_WITH_IMPACT = "Plan and check only; change nothing. The impact is still reported."
 

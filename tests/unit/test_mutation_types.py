@@ -19,19 +19,19 @@ import pytest
 import strawberry
 
 from apis.resources import BACKUP_STORAGES, ResourceType
-from resolvers.graph import Item
+from resolvers.reads.graph import Item
 from resolvers.writes import plan as plans
 from schema import archivers, choices, contents
 from schema import hooks as hook_reads
 from schema.archivers import ArchiverPolicy
 from schema.hooks import HookTemplate
+from schema.linked import Snapshot
 from schema.mutations import backup, conventions, convert, hooks, policies, storage
 from schema.mutations.storage import (
     CreateBackupStorageInput,
     CreateBackupStoragePayload,
     StorageCredentialsInput,
 )
-from schema.storage import Snapshot
 from tests.unit.test_contract import (
     compare_pending,
     contract_in_force_sdl,
