@@ -2,7 +2,7 @@
 
 strawberry's ``render_graphql_ide`` (a GET on /graphql that asks for HTML) returns
 web/dist/index.html instead of strawberry's own CDN-loaded page, and web/dist/assets is
-mounted at /graphiql/assets (server.py). web/dist is built by scripts/build-web.
+mounted at /graphiql/assets (gateway/graphiql.py). web/dist is built by scripts/build-web.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from server import GraphiQLAssets, graphiql_page
+from gateway.graphiql import assets_route, graphiql_page
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
 ASSETS_PREFIX = "/graphiql/assets/"
 
-# The page and its assets are served by server.py's own code; the small app below puts
+# The page and its assets are served by gateway/graphiql.py's own code; the small app below puts
 # them behind a stand-in gate and schema (the real gate needs TokenReview, and is
 # tested against a real server in test_cli.py).
 
@@ -90,11 +90,7 @@ def page_app(dist: Path) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", MiniGate(PageGraphQL(dist)), methods=["GET", "POST"]),
-            Mount(
-                "/graphiql/assets",
-                app=GraphiQLAssets(directory=dist / "assets", check_dir=False),
-                name="graphiql-assets",
-            ),
+            assets_route(dist),
         ]
     )
 
