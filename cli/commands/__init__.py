@@ -8,7 +8,9 @@ the parsed arguments and returns the exit code::
         parser = commands.add_parser("hello", help="say hello")
         parser.set_defaults(run=run)
 
-``cli.main`` finds every module here; adding a command is adding a module.
+Options that set a settings field are added with ``cli.options.SettingOptions`` (kept
+in ``options`` beside ``run``), so their defaults and help come from the field.
+``cli.main`` finds every module here: adding a command is adding a module.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ gateway in front of it."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, replace
@@ -48,15 +49,13 @@ def register(commands: Commands) -> None:
     options.add("--port", Settings, "port")
     options.add("--time-scale", DemoSettings, "time_scale")
     options.add("--fail-rate", DemoSettings, "fail_rate")
-    parser.set_defaults(
-        run=lambda args: run(
-            options.build(args, DemoSettings),
-            options.build(args, Settings),
-        )
-    )
+    parser.set_defaults(run=run, options=options)
 
 
-def run(demo: DemoSettings, serve: Settings) -> int:
+def run(args: argparse.Namespace) -> int:
+    options: SettingOptions = args.options
+    demo = options.build(args, DemoSettings)
+    serve = options.build(args, Settings)
     from sandbox.binaries import BuildError
     from sandbox.controlplane import SandboxError, start_sandbox
     from sandbox.demo import seed_demo

@@ -29,7 +29,7 @@ def register(commands: Commands) -> None:
     up.add_argument("--dir", required=True, help="folder for kubeconfigs, tokens, logs, data")
     options = SettingOptions(up)
     options.add("--clusters", SandboxSettings, "clusters")
-    up.set_defaults(run=lambda args: run_up(args, options.build(args, SandboxSettings)))
+    up.set_defaults(run=run_up, options=options)
     build = sub.add_parser("build", help="build (or find) kube-apiserver and etcd")
     build.set_defaults(run=run_build)
 
@@ -55,7 +55,9 @@ async def wait_for_signal() -> None:
     await stop.wait()
 
 
-def run_up(args: argparse.Namespace, settings: SandboxSettings) -> int:
+def run_up(args: argparse.Namespace) -> int:
+    options: SettingOptions = args.options
+    settings = options.build(args, SandboxSettings)
     from sandbox.binaries import BuildError
     from sandbox.controlplane import SandboxError, start_sandbox
 

@@ -63,8 +63,7 @@ def register(commands: Commands) -> None:
     parser = commands.add_parser(
         "serve", help="serve the GraphQL API for the clusters of a kubeconfig"
     )
-    options = ServeOptions(parser)
-    parser.set_defaults(run=lambda args: run(args, options))
+    parser.set_defaults(run=run, options=ServeOptions(parser))
 
 
 def _fail(message: str) -> int:
@@ -72,7 +71,8 @@ def _fail(message: str) -> int:
     return 2
 
 
-def run(args: argparse.Namespace, options: ServeOptions) -> int:
+def run(args: argparse.Namespace) -> int:
+    options: ServeOptions = args.options
     secret = None
     if args.front_proxy_secret_file:
         try:

@@ -232,6 +232,27 @@ def _chromium() -> str | None:
     return None
 
 
+def _why_no_chromium() -> str:
+    """Why Chromium is missing: scripts/test installs it as root with apt-get."""
+    failed = os.environ.get("STASHQL_CHROMIUM_UNAVAILABLE")
+    if failed:
+        return f"Chromium is not installed: scripts/test tried and {failed}"
+    if os.geteuid() != 0:
+        return (
+            f"Chromium is not installed, and scripts/test installs it only as root (this is "
+            f"uid {os.geteuid()}): install the `chromium` package, then run the tests again"
+        )
+    if shutil.which("apt-get") is None:
+        return (
+            "Chromium is not installed, and this machine has no apt-get for scripts/test to "
+            "install it with: install Chromium with its package manager"
+        )
+    return (
+        "Chromium is not installed: ./scripts/test installs it "
+        "(apt-get update && apt-get install -y chromium)"
+    )
+
+
 @pytest.fixture
 def served(web_dist: Path) -> Iterator[str]:
     """The page app on a free loopback port, as a browser reaches it."""
@@ -258,7 +279,7 @@ def served(web_dist: Path) -> Iterator[str]:
 def test_chromium_renders_graphiql_with_no_internet_access(served: str) -> None:
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        pytest.skip(_why_no_chromium())
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
             [
@@ -293,3 +314,16 @@ def test_chromium_renders_graphiql_with_no_internet_access(served: str) -> None:
     assert dom.count('class="CodeMirror ') >= 2, dom[:3000]
     assert "databases" in dom
     assert "Loading GraphiQL" not in dom
+
+
+def test_the_skip_says_why_chromium_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STASHQL_CHROMIUM_UNAVAILABLE", raising=False)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "only as root (this is uid 1000)" in _why_no_chromium()
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "no apt-get" in _why_no_chromium()
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert "./scripts/test installs it" in _why_no_chromium()
+    monkeypatch.setenv("STASHQL_CHROMIUM_UNAVAILABLE", "apt-get failed; see /tmp/log")
+    assert _why_no_chromium().endswith("tried and apt-get failed; see /tmp/log")
