@@ -1,4 +1,4 @@
-"""The HTTP and WebSocket front of StashQL, below the app assembly (``server.py``).
+"""The HTTP and WebSocket front of StashQL, below the app assembly (``server``).
 
 - ``settings``: what ``stashql serve`` runs with;
 - ``services``: the service container (clusters, cache, hub, reviewers, audit log);
