@@ -24,6 +24,7 @@ from auth.audit import AuditLog
 from auth.tokenreview import TokenReviewer
 from core.errors import AuthUnavailable, GatewayError, Unauthenticated
 from core.identity import Viewer
+from core.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,32 @@ PROXY_SECRET_HEADER = "x-front-proxy-secret"
 
 @dataclass(frozen=True)
 class GateSettings:
-    max_body_bytes: int = 1_000_000
-    request_timeout: float = 30.0
-    front_proxy_secret: str | None = None
-    anonymous_user: str | None = None
-    # Origins allowed to open WebSockets (browsers send Origin; CLIs usually do not).
-    allowed_origins: tuple[str, ...] = ()
+    """What the gate lets through: request sizes and deadlines, and whom it trusts."""
+
+    # Largest HTTP body read, in bytes, checked before and while it is received: a query
+    # document is at most Limits.max_query_bytes, and 1 MB leaves room for its variables.
+    max_body_bytes: int = setting(1_000_000, help="largest request body accepted, in bytes")
+    # Seconds an HTTP request may take before it is answered 504 TIMEOUT. Queries read
+    # the in-memory cache; what takes long is a reviewer (TokenReview,
+    # SubjectAccessReview) that does not answer, or a very large query.
+    request_timeout: float = setting(30.0, help="seconds a query may take")
+    # The secret a front proxy sends in X-Front-Proxy-Secret; without one, identity
+    # headers are never trusted (anyone could set them).
+    front_proxy_secret: str | None = setting(
+        None,
+        help="trust X-Remote-User/X-Remote-Group only on requests carrying this shared "
+        "secret in X-Front-Proxy-Secret",
+    )
+    # Off unless asked for: requests without credentials are refused (401).
+    anonymous_user: str | None = setting(
+        None, help="LOCAL DEMOS ONLY: requests without credentials act as USER"
+    )
+    # Origins allowed to open WebSockets besides the gateway's own (browsers send Origin;
+    # CLIs usually do not, and are let through). "*" allows every origin.
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        help="a browser origin allowed to open WebSockets besides the gateway's own (repeatable)",
+    )
 
 
 @dataclass

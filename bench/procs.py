@@ -55,7 +55,7 @@ def gateway_command(kubeconfig: Path, *, port: int, profile: Path | None) -> lis
     """`stashql serve` run by this venv's Python directly, so the pid we hold is the
     gateway's own (``uv run`` would put a uv process in between)."""
     script = Path(sys.executable).with_name("stashql")
-    entry = [str(script)] if script.is_file() else ["-m", "server"]
+    entry = [str(script)] if script.is_file() else ["-m", "cli"]
     if profile is not None:
         prefix = [sys.executable, "-m", "cProfile", "-o", str(profile)]
     elif script.is_file():

@@ -17,11 +17,38 @@ from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client import Configuration
 from kubernetes_asyncio.config import kube_config as k8s_kube_config
 
+from core.settings import setting
 from kube.client import KubeClient
 
 
 class ConfigError(Exception):
     """The kubeconfig cannot be used as asked (missing file, unknown context, ...)."""
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The gateway's connections to each API server: two pools and their deadlines.
+
+    Every open watch holds a pooled connection for minutes, so watches get a pool of their
+    own and can never starve queries, token reviews and access reviews.
+    """
+
+    # Requests in flight at once to one API server outside the informers: TokenReviews,
+    # SubjectAccessReviews, health probes. Past it requests wait in the pool instead of
+    # flooding the API server (whose --max-requests-inflight is 400 for all its clients).
+    query_connections: int = setting(50, help="connections per cluster for requests")
+    # Deadline of one request; the health probes pass their own, shorter one.
+    query_timeout: float = setting(15.0, help="seconds one request to a cluster may take")
+    # The informers' LISTs and WATCHes: one connection per open watch (one per watched
+    # resource: each KubeDB and KubeStash kind, CRDs, namespaces), and a re-list briefly
+    # overlaps its watch; 100 leaves room for every kind the two projects define.
+    watch_connections: int = setting(100, help="connections per cluster for watches")
+    # Deadline to connect a watch; its stream then has the informer's read timeout, and
+    # the informers' LISTs pass their own deadline.
+    watch_timeout: float = setting(30.0, help="seconds to open a watch")
+    # How often, at most, exec-plugin and OIDC credentials are checked for expiry; a
+    # static token costs nothing.
+    credential_refresh: float = setting(10.0, help="seconds between credential checks")
 
 
 @dataclass(frozen=True)
@@ -52,7 +79,11 @@ class ClusterConfig:
         return ctx
 
     def client(
-        self, *, connection_limit: int = 20, timeout: float = 15.0, refresh_interval: float = 10.0
+        self,
+        *,
+        connection_limit: int = ConnectionSettings.query_connections,
+        timeout: float = ConnectionSettings.query_timeout,
+        refresh_interval: float = ConnectionSettings.credential_refresh,
     ) -> KubeClient:
         cfg = self.configuration
         loader = self.loader
@@ -106,14 +137,20 @@ def _credential_expires(loader: Any) -> bool:
     return "auth-provider" in user
 
 
-async def load_kubeconfig(
+def choose_contexts(
     path: str | Path, *, contexts: list[str] | None = None, all_contexts: bool = False
-) -> list[ClusterConfig]:
-    """Clusters for the chosen contexts, every context, or the current one."""
+) -> list[str]:
+    """The contexts of ``path`` to serve: the chosen ones, every one, or the current one.
+
+    Reads only the file (no credentials), so the command can refuse a bad choice at once.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"kubeconfig {path} does not exist")
-    listed, current = k8s_config.list_kube_config_contexts(config_file=str(path))
+    try:
+        listed, current = k8s_config.list_kube_config_contexts(config_file=str(path))
+    except Exception as exc:
+        raise ConfigError(f"{path} is not a usable kubeconfig ({exc})") from exc
     names = [c["name"] for c in listed]
     if contexts:
         unknown = [c for c in contexts if c not in names]
@@ -121,13 +158,20 @@ async def load_kubeconfig(
             raise ConfigError(
                 f"context(s) {', '.join(unknown)} not in {path}; it has: {', '.join(names)}"
             )
-        chosen = list(contexts)
-    elif all_contexts:
-        chosen = names
-    elif current:
-        chosen = [current["name"]]
-    else:
-        raise ConfigError(f"{path} has no current context; pass --context or --all-contexts")
+        return list(contexts)
+    if all_contexts:
+        return names
+    if current:
+        return [current["name"]]
+    raise ConfigError(f"{path} has no current context; pass --context or --all-contexts")
+
+
+async def load_kubeconfig(
+    path: str | Path, *, contexts: list[str] | None = None, all_contexts: bool = False
+) -> list[ClusterConfig]:
+    """Clusters for the chosen contexts, every context, or the current one."""
+    path = Path(path).expanduser()
+    chosen = choose_contexts(path, contexts=contexts, all_contexts=all_contexts)
     clusters = []
     for name in chosen:
         cfg = Configuration()

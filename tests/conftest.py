@@ -14,8 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from gateway.settings import Settings
 from sandbox.controlplane import Sandbox, start_sandbox
-from server import Settings
 from tests.helpers import Gateway, free_port, run_gateway, stop_gateway
 
 REPO = Path(__file__).resolve().parents[1]

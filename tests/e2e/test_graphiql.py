@@ -2,7 +2,7 @@
 
 strawberry's ``render_graphql_ide`` (a GET on /graphql that asks for HTML) returns
 web/dist/index.html instead of strawberry's own CDN-loaded page, and web/dist/assets is
-mounted at /graphiql/assets (server.py). web/dist is built by scripts/build-web.
+mounted at /graphiql/assets (gateway/graphiql.py). web/dist is built by scripts/build-web.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from server import GraphiQLAssets, graphiql_page
+from gateway.graphiql import assets_route, graphiql_page
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 WEB_DIST = REPO / "web" / "dist"
 ASSETS_PREFIX = "/graphiql/assets/"
 
-# The page and its assets are served by server.py's own code; the small app below puts
+# The page and its assets are served by gateway/graphiql.py's own code; the small app below puts
 # them behind a stand-in gate and schema (the real gate needs TokenReview, and is
 # tested against a real server in test_cli.py).
 
@@ -90,11 +90,7 @@ def page_app(dist: Path) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", MiniGate(PageGraphQL(dist)), methods=["GET", "POST"]),
-            Mount(
-                "/graphiql/assets",
-                app=GraphiQLAssets(directory=dist / "assets", check_dir=False),
-                name="graphiql-assets",
-            ),
+            assets_route(dist),
         ]
     )
 
@@ -236,6 +232,27 @@ def _chromium() -> str | None:
     return None
 
 
+def _why_no_chromium() -> str:
+    """Why Chromium is missing: scripts/test installs it as root with apt-get."""
+    failed = os.environ.get("STASHQL_CHROMIUM_UNAVAILABLE")
+    if failed:
+        return f"Chromium is not installed: scripts/test tried and {failed}"
+    if os.geteuid() != 0:
+        return (
+            f"Chromium is not installed, and scripts/test installs it only as root (this is "
+            f"uid {os.geteuid()}): install the `chromium` package, then run the tests again"
+        )
+    if shutil.which("apt-get") is None:
+        return (
+            "Chromium is not installed, and this machine has no apt-get for scripts/test to "
+            "install it with: install Chromium with its package manager"
+        )
+    return (
+        "Chromium is not installed: ./scripts/test installs it "
+        "(apt-get update && apt-get install -y chromium)"
+    )
+
+
 @pytest.fixture
 def served(web_dist: Path) -> Iterator[str]:
     """The page app on a free loopback port, as a browser reaches it."""
@@ -262,7 +279,7 @@ def served(web_dist: Path) -> Iterator[str]:
 def test_chromium_renders_graphiql_with_no_internet_access(served: str) -> None:
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        pytest.skip(_why_no_chromium())
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
             [
@@ -297,3 +314,16 @@ def test_chromium_renders_graphiql_with_no_internet_access(served: str) -> None:
     assert dom.count('class="CodeMirror ') >= 2, dom[:3000]
     assert "databases" in dom
     assert "Loading GraphiQL" not in dom
+
+
+def test_the_skip_says_why_chromium_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STASHQL_CHROMIUM_UNAVAILABLE", raising=False)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "only as root (this is uid 1000)" in _why_no_chromium()
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "no apt-get" in _why_no_chromium()
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert "./scripts/test installs it" in _why_no_chromium()
+    monkeypatch.setenv("STASHQL_CHROMIUM_UNAVAILABLE", "apt-get failed; see /tmp/log")
+    assert _why_no_chromium().endswith("tried and apt-get failed; see /tmp/log")

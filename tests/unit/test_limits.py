@@ -19,8 +19,8 @@ from strawberry.types import ExecutionResult
 
 import schema
 from core.errors import GatewayError
+from gateway.limits import Limits, limit_extensions
 from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
-from schema.limits import Limits, limit_extensions
 
 CLUSTERS = 3
 

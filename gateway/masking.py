@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from core.errors import GatewayError, refused
-from resolvers.context import RequestContext
+from resolvers.reads.context import RequestContext
 
 log = logging.getLogger("stashql.errors")
 

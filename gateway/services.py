@@ -1,0 +1,110 @@
+"""The service container: everything created at start-up and shared by all requests.
+
+Per cluster a query client and a watch client (see ``kube.config.ConnectionSettings``),
+then the health monitor, the token reviewer, the informers' cache, the access reviewer,
+the subscription hub and the audit log. ``create_app`` opens it in its lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from auth.access import AccessReviewer, ViewerAccess
+from auth.audit import AuditLog
+from auth.tokenreview import TokenReviewer
+from core.identity import Viewer
+from gateway.settings import Settings
+from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
+from resolvers.reads.graph import Graph
+from watchers.cache import Cache
+from watchers.clusters import ClusterHandle, ClusterMonitor
+from watchers.fanout import Hub
+
+
+@dataclass
+class Services:
+    """Everything created in the lifespan and shared by all requests."""
+
+    clusters: list[ClusterHandle]
+    monitor: ClusterMonitor
+    reviewer: TokenReviewer
+    cache: Cache
+    access: AccessReviewer
+    hub: Hub
+    audit: AuditLog = field(default_factory=AuditLog)
+    started: bool = False
+
+    def ready(self) -> bool:
+        """Every reachable cluster's informers have listed once (and one is reachable:
+        a gateway that can reach no cluster has nothing to serve)."""
+        if not self.started:
+            return False
+        reachable = [i.name for i in self.monitor.cluster_infos() if i.reachable]
+        return bool(reachable) and all(self.cache.clusters[n].synced for n in reachable)
+
+    async def graph_for(self, viewer: Viewer) -> Graph:
+        access = ViewerAccess(self.access, viewer, self.cache)
+        await access.prepare()
+        return Graph(self.cache, access)
+
+    async def start(self) -> None:
+        await self.monitor.probe_all()
+        self.monitor.start()
+        self.cache.start()
+        self.started = True
+
+    async def close(self) -> None:
+        # Open subscriptions complete cleanly before the informers go away.
+        self.hub.close()
+        await asyncio.sleep(0)
+        await self.cache.stop()
+        await self.monitor.stop()
+        for c in self.clusters:
+            await c.client.close()
+            await c.watch_client.close()
+
+
+async def cluster_configs(settings: Settings) -> list[ClusterConfig]:
+    """The clusters ``settings`` name; ConfigError when they name none that can be used."""
+    if settings.in_cluster:
+        return load_in_cluster()
+    if settings.kubeconfig is None:
+        raise ConfigError("pass --kubeconfig PATH (or --in-cluster)")
+    return await load_kubeconfig(
+        settings.kubeconfig, contexts=list(settings.contexts), all_contexts=settings.all_contexts
+    )
+
+
+async def open_services(settings: Settings) -> Services:
+    pools = settings.connections
+    handles = [
+        ClusterHandle(
+            name=c.name,
+            server=c.server,
+            client=c.client(
+                connection_limit=pools.query_connections,
+                timeout=pools.query_timeout,
+                refresh_interval=pools.credential_refresh,
+            ),
+            watch_client=c.client(
+                connection_limit=pools.watch_connections,
+                timeout=pools.watch_timeout,
+                refresh_interval=pools.credential_refresh,
+            ),
+        )
+        for c in await cluster_configs(settings)
+    ]
+    monitor = ClusterMonitor(handles, interval=settings.probe_interval)
+    # Tokens are reviewed by the first configured cluster (the one whose users call us).
+    reviewer = TokenReviewer(handles[0].client)
+    cache = Cache(handles)
+    access = AccessReviewer({h.name: h.client for h in handles})
+    return Services(
+        clusters=handles,
+        monitor=monitor,
+        reviewer=reviewer,
+        cache=cache,
+        access=access,
+        hub=Hub(cache),
+    )
