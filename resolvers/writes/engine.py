@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,10 +114,14 @@ class Writer:
         clients: Mapping[str, KubeClient],
         settings: WriteSettings | None = None,
         audit: AuditLog | None = None,
+        between_check_and_apply: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._clients = clients
         self._settings = settings or WriteSettings()
         self._audit = audit
+        # A test seam, not a mock: the tests change the real cluster in the window between
+        # the check and the apply (as a concurrent user could) to make a later step fail.
+        self._between = between_check_and_apply
 
     async def run(
         self,
@@ -199,6 +203,8 @@ class Writer:
             out.plan.errors.extend(errors)
             if errors or dry_run:
                 return
+            if self._between is not None:
+                await self._between()
             done, error = await self._apply(wire, writes)
             if error is not None:
                 out.plan.errors.append(await self._undo(wire, done, error))

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from apis.resources import ResourceType
-from kube.client import ApiError, KubeError
+from kube.client import ApiError, KubeError, Unreachable
 from resolvers.writes.plan import Action, Change, UserError, Warning, WarningCode
 from resolvers.writes.wire import Wire
 
@@ -196,9 +196,10 @@ class IdempotencyRecords:
                 return _compare(found, username=username, digest=digest)
         except KubeError as exc:
             log.warning("idempotency record %s on %s: %s", name, self._cluster, exc)
+            why = "could not be reached" if isinstance(exc, Unreachable) else "refused"
             return UserError(
                 "CLUSTER_UNAVAILABLE",
-                f"The idempotency key could not be recorded on cluster {self._cluster}; "
+                f"Cluster {self._cluster} {why} to record the idempotency key; "
                 "nothing was changed. Retry later.",
             )
         return UserError("CONFLICT", "Another call with this idempotency key is starting; retry.")
