@@ -42,9 +42,7 @@ def policy(name: str, ns: str = "team-a", **spec: Any) -> JSONDict:
     }
 
 
-def change(
-    action: Action, body: JSONDict, *, cluster: str = FIRST, secret: bool = False
-) -> Change:
+def change(action: Action, body: JSONDict, *, cluster: str = FIRST, secret: bool = False) -> Change:
     meta = body["metadata"]
     return Change(
         action=action,
