@@ -198,6 +198,7 @@ class Writer:
                 await self._replay(out, got, wire)
                 return
             claimed = got
+        succeeded = False
         try:
             errors = await self._check(wire, writes)
             out.plan.errors.extend(errors)
@@ -210,9 +211,11 @@ class Writer:
                 out.plan.errors.append(await self._undo(wire, done, error))
                 return
             out.objects = [_shown(d.after) for d in done if d.change.action != "DELETE"]
+            succeeded = True
         finally:
+            # Also on an unexpected exception: a record is marked done only on success.
             if records is not None and claimed is not None:
-                await self._settle(records, claimed, out, writes)
+                await self._settle(records, claimed, out, writes, succeeded=succeeded)
 
     def _wire(self, plan: Plan, caller: Viewer) -> Wire:
         # Extra attributes, once the identity carries them (TokenReview's user.extra).
@@ -249,7 +252,7 @@ class Writer:
             return await wire.as_caller(
                 change.cluster, "DELETE", path, params=params, timeout=timeout
             )
-        body = _body(change)
+        body = request_body(change)
         params["fieldManager"] = s.field_manager
         if change.action == "CREATE":
             collection = change.resource.path(namespace=change.namespace)
@@ -285,11 +288,12 @@ class Writer:
                     )
                 after = await self._send(wire, change, dry_run=False)
             except KubeError as exc:
-                log.info("%s %s refused at apply: %s", change.action, describe(change), exc)
-                return done, refusal(exc, change)
+                error = refusal(exc, change)  # its message is the redacted one
+                log.info("%s %s refused at apply: %s", change.action, describe(change), error)
+                return done, error
             log.info("%s %s: %s", change.action, describe(change), change.summary)
             log.debug("applied %s", json.dumps(redacted(change), sort_keys=True))
-            done.append(_Done(change, after, before, _body(change) if before else None))
+            done.append(_Done(change, after, before, request_body(change) if before else None))
         return done, None
 
     async def _undo(self, wire: Wire, done: list[_Done], error: UserError) -> UserError:
@@ -326,8 +330,9 @@ class Writer:
             except KubeError as exc:
                 if isinstance(exc, ApiError) and exc.status == 404 and change.action == "CREATE":
                     continue  # already gone
-                log.error("could not undo %s %s: %s", change.action, describe(change), exc)
-                failed.append(f"{describe(change)} ({exc})")
+                why = refusal(exc, change).message  # redacted, unlike the raw answer
+                log.error("could not undo %s %s: %s", change.action, describe(change), why)
+                failed.append(f"{describe(change)} ({why})")
         if not failed:
             return error
         return UserError(
@@ -368,10 +373,16 @@ class Writer:
             out.objects.append(_shown(obj))
 
     async def _settle(
-        self, records: IdempotencyRecords, claimed: Claimed, out: Outcome, writes: list[Change]
+        self,
+        records: IdempotencyRecords,
+        claimed: Claimed,
+        out: Outcome,
+        writes: list[Change],
+        *,
+        succeeded: bool,
     ) -> None:
         try:
-            if out.plan.errors:
+            if not succeeded:
                 await records.release(claimed)
             else:
                 refs = [Ref.of(c) for c in writes]
@@ -429,7 +440,7 @@ def _validate(plan: Plan) -> list[Change]:
     return writes
 
 
-def _body(change: Change) -> JSONDict:
+def request_body(change: Change) -> JSONDict:
     """What is sent for a CREATE or PATCH: the body with its identity filled in, and
     without status where status is a subresource (the operators own it)."""
     body: JSONDict = dict(change.body or {})

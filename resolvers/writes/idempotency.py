@@ -126,7 +126,8 @@ class Claimed:
 
     name: str
     uid: str
-    resource_version: str
+    # The record as created: finishing it is one PUT guarded by its resourceVersion.
+    record: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,7 @@ class IdempotencyRecords:
             for _ in range(3):
                 try:
                     made = await self._send("POST", self._path(), body=body)
-                    meta = made["metadata"]
-                    return Claimed(name, meta["uid"], meta["resourceVersion"])
+                    return Claimed(name, made["metadata"]["uid"], made)
                 except ApiError as exc:
                     if exc.status != 409:
                         raise
@@ -206,7 +206,7 @@ class IdempotencyRecords:
 
     async def finish(self, claimed: Claimed, *, refs: list[Ref], warnings: list[Warning]) -> None:
         """Mark the record done with what the call made (a PUT guarded by its version)."""
-        found = await self._send("GET", self._path(claimed.name))
+        found = dict(claimed.record)
         data = dict(found.get("data") or {})
         data["state"] = "done"
         data["time"] = _now().isoformat(timespec="seconds")

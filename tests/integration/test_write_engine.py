@@ -385,6 +385,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_result_and_changes_no
     first = await run(Writer(clients=clients), the_plan, key=key)
     assert first.ok
     assert not first.replayed
+    assert first.round_trips == 4  # record, dry run, create, record done
     version = first.objects[0]["metadata"]["resourceVersion"]
 
     # Another "replica" (its own clients, nothing in memory) answers the retry.
@@ -397,6 +398,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_result_and_changes_no
     assert again.ok
     assert again.replayed
     assert [o["metadata"]["resourceVersion"] for o in again.objects] == [version]
+    assert again.round_trips == 3  # the refused record create, its read, the object's read
     assert again.plan.changes[0].action == "CREATE"
     assert (await get(admin, name)).json()["metadata"]["resourceVersion"] == version
     # The record is the gateway's: a ConfigMap in its namespace.
@@ -553,7 +555,14 @@ async def test_secret_values_appear_in_no_plan_object_log_or_audit_entry(
     assert "aHVudGVy" not in shown
     assert SECRET_VALUE not in shown
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert any(r.name == audit_log.name for r in caplog.records)
+    audited = [json.loads(r.getMessage()) for r in caplog.records if r.name == audit_log.name]
+    assert [(a["user"], a["operation"], a["dryRun"], a["result"]) for a in audited] == [
+        ("alice", "test", True, "dry-run"),
+        ("alice", "test", False, "ok"),
+        ("alice", "test", False, "refused"),
+    ]
+    assert audited[2]["codes"] == ["INVALID_INPUT"]
+    assert audited[1]["changes"][0]["name"] == f"red-{unique}"
     assert f"red-{unique}" in logged
     assert SECRET_VALUE not in logged
     assert "aHVudGVy" not in logged

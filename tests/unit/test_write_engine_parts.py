@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apis.resources import RETENTION_POLICIES, SECRETS
+from apis.resources import RETENTION_POLICIES, SECRETS, ResourceType
 from core.identity import Viewer
 from kube.client import ApiError, Unreachable, extra_header
-from resolvers.writes.engine import PlanError, Writer, WriteSettings
+from resolvers.writes.engine import PlanError, Writer, WriteSettings, request_body
 from resolvers.writes.idempotency import input_digest, record_name
 from resolvers.writes.plan import Action, Change, Plan
 from resolvers.writes.refusals import field_path, refusal
@@ -189,3 +189,22 @@ async def test_too_many_changes_are_refused_before_anything_is_sent() -> None:
     assert [e.code for e in outcome.plan.errors] == ["INVALID_INPUT"]
     assert "at most 1" in outcome.plan.errors[0].message
     assert outcome.round_trips == 0
+
+
+def test_status_is_never_sent_where_it_is_a_subresource() -> None:
+    storage = ResourceType(
+        group="storage.kubestash.com",
+        version="v1alpha1",
+        plural="backupstorages",
+        kind="BackupStorage",
+        status_subresource=True,
+    )
+    body = {"spec": {"default": True}, "status": {"phase": "Ready"}}
+    sent = request_body(Change("CREATE", "c1", storage, "team-a", "s3", "s", body))
+    assert "status" not in sent
+    assert sent["metadata"] == {"name": "s3", "namespace": "team-a"}
+    assert sent["apiVersion"] == "storage.kubestash.com/v1alpha1"
+    assert sent["kind"] == "BackupStorage"
+    # A kind whose status is part of the object keeps what the planner put there.
+    plain = request_body(Change("CREATE", "c1", RETENTION_POLICIES, "team-a", "p", "s", body))
+    assert plain["status"] == {"phase": "Ready"}
