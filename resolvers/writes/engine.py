@@ -19,6 +19,12 @@ Every mutation calls ``Writer.run`` with the plan its planner made. The steps:
    **Rule: DELETEs come last.** A delete cannot be undone, so no write may follow one
    and nothing after a delete can fail and need undoing. A plan with a CREATE or PATCH
    after a DELETE is a programming error (``PlanError``), raised before anything is sent.
+   Several DELETEs are all checked first, so one can fail after another went through
+   only if the cluster changed in between; the error then says which object is gone
+   (the one case where a user error follows a change, and it says so).
+
+   The dry runs are sent together and do not see each other: a plan cannot create a
+   namespace and an object in it in one call.
 4. **answer** with the objects as the API server returned them from the apply (create
    and patch responses: what is stored, so no second read is needed), in plan order.
 
@@ -288,6 +294,10 @@ class Writer:
                     )
                 after = await self._send(wire, change, dry_run=False)
             except KubeError as exc:
+                if change.action == "DELETE" and isinstance(exc, ApiError) and exc.status == 404:
+                    # Gone since the check: what the plan wanted is so; nothing to undo.
+                    log.info("DELETE %s: already gone", describe(change))
+                    continue
                 error = refusal(exc, change)  # its message is the redacted one
                 log.info("%s %s refused at apply: %s", change.action, describe(change), error)
                 return done, error
@@ -303,6 +313,11 @@ class Writer:
         for step in reversed(done):
             change = step.change
             path = change.resource.path(namespace=change.namespace, name=change.name)
+            if change.action == "DELETE":
+                # Only a later DELETE can fail after one went through (see the rule).
+                log.error("cannot undo DELETE %s", describe(change))
+                failed.append(f"{describe(change)} (it was deleted and cannot be put back)")
+                continue
             try:
                 if change.action == "CREATE":
                     uid = step.after.get("metadata", {}).get("uid")

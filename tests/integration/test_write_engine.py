@@ -332,10 +332,9 @@ async def test_a_failure_at_apply_undoes_everything_the_call_did(
     assert (await get(admin, clash)).json()["spec"]["maxRetentionPeriod"] == "2y"
 
 
-async def test_a_rights_change_between_check_and_apply_undoes_the_created_objects(
-    clients: dict[str, KubeClient], admin: httpx.AsyncClient, unique: str
-) -> None:
-    ns = f"undo-{unique}"
+async def alice_edits(admin: httpx.AsyncClient, ns: str) -> str:
+    """A new namespace where alice may edit; the path of its RoleBinding (delete it to
+    take the rights away)."""
     r = await admin.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
     assert r.status_code == 201
     grant = {
@@ -351,13 +350,21 @@ async def test_a_rights_change_between_check_and_apply_undoes_the_created_object
     }
     bindings = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"
     assert (await admin.post(bindings, json=grant)).status_code == 201
+    return f"{bindings}/alice-edits"
+
+
+async def test_a_rights_change_between_check_and_apply_undoes_the_created_objects(
+    clients: dict[str, KubeClient], admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = f"undo-{unique}"
+    binding = await alice_edits(admin, ns)
 
     async def may_create() -> bool:
         probe = plan(change("CREATE", policy("probe", ns)))
         return (await run(Writer(clients=clients), probe, dry_run=True)).ok
 
     async def alice_loses_her_rights_there() -> None:
-        assert (await admin.delete(f"{bindings}/alice-edits")).status_code == 200
+        assert (await admin.delete(binding)).status_code == 200
         await eventually(lambda: _not(may_create()))
         # Alice keeps team-a, so the undo (as alice) can delete what the call made there.
 
@@ -368,6 +375,39 @@ async def test_a_rights_change_between_check_and_apply_undoes_the_created_object
     )
     assert codes(outcome) == ["FORBIDDEN"]
     assert f"a-{unique}" not in await names(admin)
+
+
+async def test_a_delete_that_cannot_be_undone_is_named_in_the_error(
+    clients: dict[str, KubeClient], admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = f"del-{unique}"
+    binding = await alice_edits(admin, ns)
+    kept, gone, there = f"kept-{unique}", f"gone-{unique}", f"there-{unique}"
+    for name, where in ((kept, "team-a"), (gone, "team-a"), (there, ns)):
+        assert (await admin.post(RP.format(ns=where), json=policy(name, where))).status_code == 201
+
+    async def may_delete() -> bool:
+        probe = plan(change("DELETE", policy(there, ns)))
+        return (await run(Writer(clients=clients), probe, dry_run=True)).ok
+
+    async def alice_loses_her_rights_there() -> None:
+        assert (await admin.delete(binding)).status_code == 200
+        await eventually(lambda: _not(may_delete()))
+
+    await eventually(may_delete)
+    outcome = await run(
+        Writer(clients=clients, between_check_and_apply=alice_loses_her_rights_there),
+        plan(
+            change("PATCH", policy(kept, maxRetentionPeriod="1y")),
+            change("DELETE", policy(gone)),
+            change("DELETE", policy(there, ns)),
+        ),
+    )
+    assert codes(outcome) == ["FORBIDDEN"]
+    message = outcome.plan.errors[0].message
+    assert f"RetentionPolicy team-a/{gone} on cluster {FIRST} (it was deleted" in message
+    assert (await get(admin, kept)).json()["spec"]["maxRetentionPeriod"] == "30d"
+    assert (await get(admin, there, ns)).status_code == 200
 
 
 async def _not(value: Any) -> bool:
