@@ -267,8 +267,9 @@ class KubeClient:
 
 class ImpersonatingClient:
     """The same API server, acting as someone else: every request carries
-    ``Impersonate-User`` and one ``Impersonate-Group`` header per group, so the API
-    server authorizes (and audits) the real user, not the gateway."""
+    ``Impersonate-User``, one ``Impersonate-Group`` header per group and one
+    ``Impersonate-Extra-<key>`` header per extra value, so the API server authorizes (and
+    audits) the real user, not the gateway."""
 
     def __init__(self, client: KubeClient, as_user: Impersonation) -> None:
         self._client = client

@@ -174,7 +174,7 @@ class Writer:
         key: str | None,
     ) -> None:
         s = self._settings
-        if plan.refused or not writes:
+        if plan.refused or not plan.changes:
             return
         if len(writes) > s.max_changes:
             out.plan.refuse(
@@ -188,7 +188,7 @@ class Writer:
         if key and not dry_run:
             records = IdempotencyRecords(
                 wire=wire,
-                cluster=writes[0].cluster,
+                cluster=plan.changes[0].cluster,
                 namespace=s.namespace,
                 lifetime=s.record_lifetime,
                 pending_lifetime=s.pending_lifetime,
@@ -221,7 +221,7 @@ class Writer:
         finally:
             # Also on an unexpected exception: a record is marked done only on success.
             if records is not None and claimed is not None:
-                await self._settle(records, claimed, out, writes, succeeded=succeeded)
+                await self._settle(records, claimed, out, plan.changes, succeeded=succeeded)
 
     def _wire(self, plan: Plan, caller: Viewer) -> Wire:
         # Extra attributes, once the identity carries them (TokenReview's user.extra).
@@ -360,7 +360,8 @@ class Writer:
     # ------------------------------------------------------------- idempotency
 
     async def _replay(self, out: Outcome, replay: Replay, wire: Wire) -> None:
-        """The first call's result: its changes and warnings, its objects read again."""
+        """The first call's result: its changes (without bodies) and warnings, its objects
+        read again."""
         out.replayed = True
         out.plan = Plan(
             changes=[
@@ -370,8 +371,8 @@ class Writer:
             warnings=list(replay.warnings),
         )
         for ref in replay.refs:
-            if ref.action == "DELETE":
-                continue
+            if ref.action not in ("CREATE", "PATCH"):
+                continue  # as the first answer: only what was created or changed
             path = ref.resource.path(namespace=ref.namespace, name=ref.name)
             try:
                 obj = await wire.as_caller(
@@ -392,7 +393,7 @@ class Writer:
         records: IdempotencyRecords,
         claimed: Claimed,
         out: Outcome,
-        writes: list[Change],
+        changes: list[Change],
         *,
         succeeded: bool,
     ) -> None:
@@ -400,7 +401,7 @@ class Writer:
             if not succeeded:
                 await records.release(claimed)
             else:
-                refs = [Ref.of(c) for c in writes]
+                refs = [Ref.of(c) for c in changes]
                 await records.finish(claimed, refs=refs, warnings=out.plan.warnings)
         except KubeError as exc:
             # The objects are written; a retry with this key meets a pending record until

@@ -485,6 +485,23 @@ async def test_dry_runs_and_refused_calls_do_not_use_up_the_key(
     assert f"real-{unique}" in await names(admin)
 
 
+async def test_a_call_that_changes_nothing_still_holds_its_key(
+    clients: dict[str, KubeClient], admin: httpx.AsyncClient, unique: str
+) -> None:
+    key = f"none-{unique}"
+    writer = Writer(clients=clients)
+    unchanged = Change("NONE", FIRST, RETENTION_POLICIES, "team-a", "x", "Already as asked.")
+    first = await run(writer, plan(unchanged), key=key)
+    assert first.ok
+    assert first.objects == []
+    again = await run(writer, plan(unchanged), key=key)
+    assert again.replayed
+    assert [c.summary for c in again.plan.changes] == ["Already as asked."]
+    other = await run(writer, plan(change("CREATE", policy(f"n-{unique}"))), key=key)
+    assert codes(other) == ["IDEMPOTENCY_KEY_REUSED"]
+    assert f"n-{unique}" not in await names(admin)
+
+
 async def test_an_expired_record_is_replaced(
     clients: dict[str, KubeClient], admin: httpx.AsyncClient, unique: str
 ) -> None:
