@@ -623,3 +623,37 @@ async def test_secret_values_appear_in_no_plan_object_log_or_audit_entry(
     assert f"red-{unique}" in logged
     assert SECRET_VALUE not in logged
     assert "aHVudGVy" not in logged
+
+
+async def test_the_gateway_may_keep_records_and_nothing_more(
+    clients: dict[str, KubeClient], unique: str
+) -> None:
+    gateway = clients[FIRST]
+    record = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"r-{unique}"}}
+    made = await gateway.post("/api/v1/namespaces/stashql-system/configmaps", record)
+    await gateway.delete(f"/api/v1/namespaces/stashql-system/configmaps/{made['metadata']['name']}")
+    refused = [
+        ("/api/v1/namespaces/team-a/configmaps", record),
+        (
+            "/apis/core.kubestash.com/v1alpha1/namespaces/team-a/backupsessions",
+            {
+                "apiVersion": "core.kubestash.com/v1alpha1",
+                "kind": "BackupSession",
+                "metadata": {"name": f"bs-{unique}"},
+            },
+        ),
+        (
+            "/apis/core.kubestash.com/v1alpha1/namespaces/team-a/backupconfigurations",
+            {
+                "apiVersion": "core.kubestash.com/v1alpha1",
+                "kind": "BackupConfiguration",
+                "metadata": {"name": f"bc-{unique}"},
+            },
+        ),
+    ]
+    for path, body in refused:
+        with pytest.raises(ApiError) as denied:
+            await gateway.post(path, body)
+        assert denied.value.status == 403, path
+    # It can list HookTemplates (the gateway watches them).
+    await gateway.get("/apis/core.kubestash.com/v1alpha1/hooktemplates")
