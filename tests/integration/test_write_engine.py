@@ -75,6 +75,11 @@ async def clients(sandbox: Sandbox) -> AsyncIterator[dict[str, KubeClient]]:
 @pytest_asyncio.fixture
 async def admin(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     async with kube_http(sandbox, user="admin") as client:
+        # A freshly started API server answers 429 for a CRD kind until its cache is warm.
+        async def warm() -> bool:
+            return (await client.get(RP.format(ns="team-a"))).status_code == 200
+
+        assert await eventually(warm)
         yield client
 
 
@@ -655,5 +660,16 @@ async def test_the_gateway_may_keep_records_and_nothing_more(
         with pytest.raises(ApiError) as denied:
             await gateway.post(path, body)
         assert denied.value.status == 403, path
-    # It can list HookTemplates (the gateway watches them).
-    await gateway.get("/apis/core.kubestash.com/v1alpha1/hooktemplates")
+
+    # It can list HookTemplates (the gateway watches them); right after start-up the API
+    # server may answer 429 while its cache of the kind warms up.
+    async def listed() -> bool:
+        try:
+            await gateway.get("/apis/core.kubestash.com/v1alpha1/hooktemplates")
+        except ApiError as exc:
+            if exc.status != 429:
+                raise
+            return False
+        return True
+
+    assert await eventually(listed)
