@@ -15,6 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
@@ -60,6 +61,16 @@ class Impersonation:
     user: str
     groups: tuple[str, ...] = ()
     uid: str | None = None
+    # The caller's extra attributes (TokenReview ``user.extra``), key -> values: webhook
+    # authorizers and admission may decide on them, so they are passed on too.
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def extra_header(key: str) -> str:
+    """The header carrying one extra key: the key is percent-encoded (RFC 3986 unreserved
+    characters kept), as the API server decodes it, so that keys such as
+    ``authentication.kubernetes.io/pod-name`` survive as a header name."""
+    return "Impersonate-Extra-" + quote(key, safe="-._~")
 
 
 class KubeClient:
@@ -108,9 +119,16 @@ class KubeClient:
         )
 
     def impersonating(
-        self, user: str, groups: tuple[str, ...] = (), uid: str | None = None
+        self,
+        user: str,
+        groups: tuple[str, ...] = (),
+        uid: str | None = None,
+        extra: Mapping[str, tuple[str, ...] | list[str]] | None = None,
     ) -> ImpersonatingClient:
-        return ImpersonatingClient(self, Impersonation(user=user, groups=groups, uid=uid))
+        extras = tuple(sorted((k, tuple(v)) for k, v in (extra or {}).items()))
+        return ImpersonatingClient(
+            self, Impersonation(user=user, groups=groups, uid=uid, extra=extras)
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -133,6 +151,9 @@ class KubeClient:
                 headers.add("Impersonate-Group", group)
             if impersonate.uid:
                 headers["Impersonate-Uid"] = impersonate.uid
+            for key, values in impersonate.extra:
+                for value in values:
+                    headers.add(extra_header(key), value)
         if extra:
             headers.update(extra)
         return headers
@@ -246,8 +267,9 @@ class KubeClient:
 
 class ImpersonatingClient:
     """The same API server, acting as someone else: every request carries
-    ``Impersonate-User`` and one ``Impersonate-Group`` header per group, so the API
-    server authorizes (and audits) the real user, not the gateway."""
+    ``Impersonate-User``, one ``Impersonate-Group`` header per group and one
+    ``Impersonate-Extra-<key>`` header per extra value, so the API server authorizes (and
+    audits) the real user, not the gateway."""
 
     def __init__(self, client: KubeClient, as_user: Impersonation) -> None:
         self._client = client
@@ -265,6 +287,12 @@ class ImpersonatingClient:
 
     async def delete(self, path: str, **kwargs: Any) -> JSONDict:
         return await self.request("DELETE", path, **kwargs)
+
+    async def merge_patch(self, path: str, body: JSONDict, **kwargs: Any) -> JSONDict:
+        """A JSON merge patch (RFC 7386): what undo uses to put previous values back."""
+        return await self.request(
+            "PATCH", path, body=body, content_type="application/merge-patch+json", **kwargs
+        )
 
     async def apply(
         self,

@@ -3,8 +3,9 @@
 - admin: cluster-admin (group system:masters in the token file).
 - alice: creates and edits KubeDB and KubeStash objects, and Secrets, in ``team-a`` only.
 - bob: gets, lists and watches KubeDB and KubeStash objects in ``team-b`` only.
-- the gateway user: bound to the ClusterRole that deploy/ gives the gateway in a real
-  cluster, so the sandbox tests exactly the permissions production has.
+- the gateway user: bound to the ClusterRole and the records Role that deploy/ gives
+  the gateway in a real cluster, so the sandbox tests exactly the permissions production
+  has.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 GATEWAY_USER = "stashql-gateway"
+GATEWAY_NAMESPACE = "stashql-system"
 ADMIN_NAMESPACE = "kubedb"
 TEAM_NAMESPACES = ("team-a", "team-b")
 
@@ -73,6 +75,23 @@ def sandbox_rbac_objects() -> list[dict[str, Any]]:
             {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": GATEWAY_USER}
         ],
     }
+    # deploy/ binds the records Role to the gateway's ServiceAccount; here it is a user.
+    records = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": "stashql-gateway-records:sandbox-user",
+            "namespace": GATEWAY_NAMESPACE,
+        },
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "stashql-gateway-records",
+        },
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": GATEWAY_USER}
+        ],
+    }
     return [
         *namespaces,
         editor,
@@ -80,4 +99,5 @@ def sandbox_rbac_objects() -> list[dict[str, Any]]:
         _role_binding("team-a", "stashql-sandbox:database-editor", "alice"),
         _role_binding("team-b", "stashql-sandbox:database-viewer", "bob"),
         gateway,
+        records,
     ]
