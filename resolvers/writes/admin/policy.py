@@ -143,9 +143,16 @@ def _check_sessions(plan: Plan, sessions: Sequence[BackupPolicySession]) -> bool
 
 
 def _check_methods(
-    plan: Plan, store: Store, *, cluster: str, kinds: Sequence[str], sessions: Sequence[Any]
+    plan: Plan,
+    store: Store,
+    *,
+    cluster: str,
+    kinds: Sequence[str],
+    sessions: Sequence[Any],
+    sessions_given: bool = True,
 ) -> bool:
-    """Every kind's addon has the tasks of every session (and manifest-backup)."""
+    """Every kind's addon has the tasks of every session (and manifest-backup). When the
+    sessions are the policy's current ones, the kinds are at fault."""
     ok = True
     for kind in kinds:
         addons, tasks = kind_addon_tasks(store, cluster, kind)
@@ -167,7 +174,9 @@ def _check_methods(
                         "METHOD_NOT_AVAILABLE",
                         f"{names(addons)} offers no {task} task, so session {name} cannot "
                         f"take {method} for {kind}; choose another method or leave {kind} out.",
-                        field=("sessions", str(i), "methods", str(j)),
+                        field=("sessions", str(i), "methods", str(j))
+                        if sessions_given
+                        else ("databaseKinds",),
                     )
                     ok = False
         if MANIFEST_TASK not in tasks:
@@ -393,7 +402,14 @@ def plan_update_backup_policy(inp: UpdateBackupPolicy, *, store: Store, cluster:
     else:
         sessions = _current_methods(template)
     if not plan.refused and (inp.database_kinds is not None or inp.sessions is not None):
-        _check_methods(plan, store, cluster=cluster, kinds=kinds, sessions=sessions)
+        _check_methods(
+            plan,
+            store,
+            cluster=cluster,
+            kinds=kinds,
+            sessions=sessions,
+            sessions_given=inp.sessions is not None,
+        )
 
     storage_ref = objects.mapping_at(backend, "storageRef")
     storage = _fixed(storage_ref, ref.namespace)
