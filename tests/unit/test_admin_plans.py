@@ -1145,3 +1145,52 @@ def test_delete_other_kinds(store: MemoryStore) -> None:
     assert codes(
         plan_delete_policy_object(delete("SECRET", "kubedb", "x"), store=store, cluster=C)
     ) == ["INVALID_INPUT"]
+
+
+def test_retention_choice_needs_a_default_to_offer() -> None:
+    store = MemoryStore([PG_ADDON, o.backup_storage("s3-main", "kubedb")])
+    error = only_error(
+        plan_create_backup_policy(policy(user_may_choose_retention=True), store=store, cluster=C)
+    )
+    assert (error.code, error.field) == ("INVALID_INPUT", ("retentionPolicy",))
+
+
+def test_new_credentials_on_a_used_storage_are_no_move(store: MemoryStore) -> None:
+    db = o.database("Postgres", "orders", "team-a")
+    store.put(o.repository(db, "orders-repo", storage=("kubedb", "s3-main")))
+    inp = UpdateBackupStorage(
+        backup_storage=ref("kubedb", "s3-main"),
+        location=StorageLocation(
+            bucket="stashql-backups",
+            prefix="prod",
+            endpoint="https://s3.eu-west-1.amazonaws.com",
+            region="eu-west-1",
+        ),
+        credentials=StorageCredentials(secret_name="rotated"),
+    )
+    (change,) = ok(plan_update_backup_storage(inp, store=store, cluster=C)).changes
+    assert change.action == "PATCH"
+    assert change.body is not None
+    assert change.body["spec"]["storage"]["s3"]["secretName"] == "rotated"
+    assert "(credentials)" in change.summary
+
+
+def test_clickhouse_archivers_take_physical_full_backups_without_log_shipping(
+    store: MemoryStore,
+) -> None:
+    refused = plan_create_archiver_policy(
+        archiver(database_kind="ClickHouse", volume_snapshot_class=None), store=store, cluster=C
+    )
+    assert codes(refused) == ["METHOD_NOT_AVAILABLE"]
+    plan = plan_create_archiver_policy(
+        archiver(
+            database_kind="clickhouse", full_backup_method="PHYSICAL", volume_snapshot_class=None
+        ),
+        store=store,
+        cluster=C,
+    )
+    (change,) = ok(plan).changes
+    assert change.kind == "ClickHouseArchiver"
+    assert change.body is not None
+    assert change.body["spec"]["fullBackup"]["driver"] == "ClickHouseBackup"
+    assert "logBackup" not in change.body["spec"]

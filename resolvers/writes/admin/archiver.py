@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 
 from apis import objects
-from apis.resources import BACKUP_STORAGES, RETENTION_POLICIES, ResourceType, archiver
+from apis.resources import BACKUP_STORAGES, ResourceType, archiver
 from core.selectors import selector_from_label_selector
 from resolvers.writes.admin.common import (
     ARCHIVER_KINDS,
@@ -43,8 +43,8 @@ from resolvers.writes.admin.common import (
     lookup,
     names,
     namespace_admits,
-    namespace_default,
     ref_text,
+    retention_choice,
     unchanged,
     update_body,
 )
@@ -145,26 +145,8 @@ def _check_log_period(plan: Plan, value: str) -> bool:
 def _retention(
     plan: Plan, store: Store, ref: ObjectRef | None, *, cluster: str, namespace: str
 ) -> JSONDict | None:
-    if ref is None:
-        default = namespace_default(
-            store, cluster=cluster, resource=RETENTION_POLICIES, namespace=namespace
-        )
-        return (
-            None if default is None else {"namespace": namespace, "name": objects.name_of(default)}
-        )
-    if (
-        lookup(
-            plan,
-            store,
-            ref,
-            cluster=cluster,
-            resource=RETENTION_POLICIES,
-            field=("retentionPolicy",),
-        )
-        is None
-    ):
-        return None
-    return {"namespace": ref.namespace, "name": ref.name}
+    found = retention_choice(plan, store, ref, cluster=cluster, namespace=namespace)
+    return None if found is None else {"namespace": found[0], "name": found[1]}
 
 
 def _admitted(store: Store, *, cluster: str, kind: str, home: str, spec: JSONDict) -> list[str]:

@@ -17,6 +17,7 @@ from apis.resources import (
     BACKUP_BLUEPRINTS,
     KUBEDB,
     NAMESPACES,
+    RETENTION_POLICIES,
     SECRETS,
     ResourceType,
     catalog_version,
@@ -331,6 +332,22 @@ def encryption_ref(
         purpose="the backup encryption password",
     )
     return {"namespace": namespace, "name": secret_name}, change
+
+
+def retention_choice(
+    plan: Plan, store: Store, ref: ObjectRef | None, *, cluster: str, namespace: str
+) -> tuple[str, str] | None:
+    """(namespace, name) of the RetentionPolicy a reference names (NOT_FOUND if the cache
+    lacks it); without a reference, the namespace's default one at this moment, if any."""
+    if ref is None:
+        default = namespace_default(
+            store, cluster=cluster, resource=RETENTION_POLICIES, namespace=namespace
+        )
+        return None if default is None else (namespace, objects.name_of(default))
+    found = lookup(
+        plan, store, ref, cluster=cluster, resource=RETENTION_POLICIES, field=("retentionPolicy",)
+    )
+    return None if found is None else (ref.namespace, ref.name)
 
 
 # ------------------------------------------------------------------ KubeDB kinds

@@ -212,7 +212,8 @@ def plan_update_hook_template(inp: UpdateHookTemplate, *, store: Store, cluster:
         spec["usagePolicy"] = usage
     if plan.refused:
         return plan
-    if unchanged(current, spec, {}) and ("params" in spec or "params" not in now):
+    dropped = "params" in now and "params" not in spec  # params: [] removes them
+    if unchanged(current, spec, {}) and not dropped:
         plan.add(
             Change(
                 action="NONE",

@@ -21,7 +21,6 @@ from apis.resources import (
     BACKUP_STORAGES,
     DATABASE_KINDS,
     KUBEDB,
-    RETENTION_POLICIES,
 )
 from resolvers.methods import LOGICAL, PHYSICAL, VOLUME_SNAPSHOT
 from resolvers.writes.admin.common import (
@@ -35,16 +34,15 @@ from resolvers.writes.admin.common import (
     kind_addon_tasks,
     lookup,
     names,
-    namespace_default,
     placeholder_default,
     ref_text,
+    retention_choice,
     unchanged,
     update_body,
 )
 from resolvers.writes.admin.inputs import (
     BackupPolicySession,
     CreateBackupPolicy,
-    ObjectRef,
     UpdateBackupPolicy,
 )
 from resolvers.writes.admin.usage import usage_policy, usage_text
@@ -219,20 +217,6 @@ def _ref(namespace: str, name: str, *, open_as: str | None) -> JSONDict:
     }
 
 
-def _retention(
-    plan: Plan, store: Store, ref: ObjectRef | None, *, cluster: str, namespace: str
-) -> tuple[str, str] | None:
-    if ref is None:
-        default = namespace_default(
-            store, cluster=cluster, resource=RETENTION_POLICIES, namespace=namespace
-        )
-        return None if default is None else (namespace, objects.name_of(default))
-    found = lookup(
-        plan, store, ref, cluster=cluster, resource=RETENTION_POLICIES, field=("retentionPolicy",)
-    )
-    return None if found is None else (ref.namespace, ref.name)
-
-
 def _backend(
     storage: tuple[str, str],
     retention: tuple[str, str] | None,
@@ -250,6 +234,17 @@ def _backend(
             *retention, open_as="retentionPolicy" if choose_retention else None
         )
     return backend
+
+
+def _no_default_retention(plan: Plan, namespace: str) -> None:
+    # The choice is a placeholder with the default as its value (policy-encoding.md):
+    # without a default there is nothing to offer a user who does not choose.
+    plan.refuse(
+        "INVALID_INPUT",
+        f"userMayChooseRetention needs a default RetentionPolicy: give retentionPolicy, or "
+        f"make one RetentionPolicy the default of namespace {namespace}.",
+        field=("retentionPolicy",),
+    )
 
 
 def _subjects(kinds: Sequence[str]) -> list[JSONDict]:
@@ -286,7 +281,7 @@ def plan_create_backup_policy(inp: CreateBackupPolicy, *, store: Store, cluster:
             sessions=[(s.name, s.methods) for s in inp.sessions],
         )
     lookup(plan, store, inp.storage, cluster=cluster, resource=BACKUP_STORAGES, field=("storage",))
-    retention = _retention(
+    retention = retention_choice(
         plan, store, inp.retention_policy, cluster=cluster, namespace=inp.namespace
     )
     secret_ref, secret = encryption_ref(
@@ -306,6 +301,8 @@ def plan_create_backup_policy(inp: CreateBackupPolicy, *, store: Store, cluster:
             namespace=inp.namespace,
             name=inp.name,
         )
+    if inp.user_may_choose_retention and retention is None and not plan.refused:
+        _no_default_retention(plan, inp.namespace)
     if plan.refused or kinds is None:
         return plan
     spec: JSONDict = {"subjects": _subjects(kinds)}
@@ -425,7 +422,7 @@ def plan_update_backup_policy(inp: UpdateBackupPolicy, *, store: Store, cluster:
     retention_ref = objects.mapping_at(backend, "retentionPolicy")
     retention = _fixed(retention_ref, ref.namespace)
     if inp.retention_policy is not None:
-        retention = _retention(
+        retention = retention_choice(
             plan, store, inp.retention_policy, cluster=cluster, namespace=ref.namespace
         )
     choose = (
@@ -437,6 +434,8 @@ def plan_update_backup_policy(inp: UpdateBackupPolicy, *, store: Store, cluster:
         usage = usage_policy(plan, inp.usage)
         if usage is not None:
             spec["usagePolicy"] = usage
+    if choose and retention is None and not plan.refused:
+        _no_default_retention(plan, ref.namespace)
     if plan.refused:
         return plan
     if storage is None:

@@ -197,9 +197,9 @@ def plan_update_retention_policy(inp: UpdateRetentionPolicy, *, store: Store, cl
         return plan
     if not spec.get("successfulSnapshots"):
         spec.pop("successfulSnapshots", None)
-    same = unchanged(current, spec, _DEFAULTS) and set(
-        k for k in ("successfulSnapshots",) if k in now
-    ) <= set(spec)
+    # Counts replaced by none at all drop the field, which ``unchanged`` cannot see.
+    dropped = "successfulSnapshots" in now and "successfulSnapshots" not in spec
+    same = unchanged(current, spec, _DEFAULTS) and not dropped
     if same:
         plan.add(
             Change(

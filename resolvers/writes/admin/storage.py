@@ -211,9 +211,7 @@ def _credentials(
     if not ok:
         return None, None, False
     if provider == "local":
-        if values:
-            return None, None, False
-        return None, None, True
+        return None, None, True  # no values: each would have been refused above
     missing = [k for k in keys if not values.get(k)]
     if missing and (values or provider == "gcs"):
         wanted = " and ".join(f"credentials.{_CREDENTIAL_CAMEL[k]}" for k in keys)
@@ -228,7 +226,7 @@ def _credentials(
     if "service_account_key" in values:
         try:
             parsed = json.loads(values["service_account_key"])
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if not isinstance(parsed, dict):
             # Never echo the key: it is a credential.
@@ -350,8 +348,11 @@ def plan_update_backup_storage(inp: UpdateBackupStorage, *, store: Store, cluste
     section: JSONDict | None = dict(old_section)
     if inp.location is not None:
         section = _location(plan, provider, inp.location)
-        if section is not None and "secretName" in old_section:
-            section["secretName"] = old_section["secretName"]
+        if section is not None:
+            # Tuning and the credentials reference are not part of the location.
+            for key in ("secretName", "maxConnections", "insecureTLS"):
+                if key in old_section:
+                    section[key] = old_section[key]
     data: dict[str, str] | None = None
     if inp.credentials is not None:
         data, existing, creds_ok = _credentials(plan, provider, inp.credentials)
@@ -381,7 +382,7 @@ def plan_update_backup_storage(inp: UpdateBackupStorage, *, store: Store, cluste
         return plan
     moved = {k: v for k, v in section.items() if k != "secretName"} != {
         k: v for k, v in old_section.items() if k != "secretName"
-    }
+    }  # a new secretName alone is a credentials change, not a move
     if moved:
         repos = repositories_in(store, cluster, (ref.namespace, ref.name))
         if repos:

@@ -7,7 +7,7 @@ namespace means the referring object's own namespace, and a BackupBlueprint's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from apis import objects
@@ -43,7 +43,7 @@ def _users(
     store: Store,
     cluster: str,
     resource: ResourceType,
-    refs_of: Any,
+    refs_of: Callable[[JSONDict], list[Mapping[str, Any]]],
     target: tuple[str, str],
 ) -> list[str]:
     found = []
