@@ -423,8 +423,8 @@ def test_retention_policy_body(store: MemoryStore) -> None:
         "default": False,
     }
     assert change.summary == (
-        "Create RetentionPolicy kubedb/keep-90d that keeps at most 90d; last 10, daily 7; "
-        "1 failed snapshots, usable from every namespace"
+        "Create RetentionPolicy kubedb/keep-90d keeping snapshots up to 90d old, the last 10, "
+        "7 daily and 1 failed one, usable from every namespace"
     )
 
 

@@ -56,8 +56,12 @@ def check_name(plan: Plan, value: str, *, field: Sequence[str], label: bool = Fa
     problem = dns_problem(value, label=label)
     if problem is None:
         return True
-    what = "a namespace or label-like name" if label else "a Kubernetes object name"
-    plan.refuse("INVALID_INPUT", f"{'.'.join(field)} is not {what}: {problem}.", field=field)
+    rule = "DNS-1123 label" if label else "DNS-1123 subdomain"
+    plan.refuse(
+        "INVALID_INPUT",
+        f"{'.'.join(field)} is not a valid Kubernetes name ({rule}): {problem}.",
+        field=field,
+    )
     return False
 
 

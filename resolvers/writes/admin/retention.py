@@ -78,14 +78,17 @@ def _check_failed(plan: Plan, value: int) -> bool:
 
 
 def _keeps(spec: JSONDict) -> str:
+    """``snapshots up to 30d old, the last 5, 7 daily and 1 failed one``."""
     parts = []
     if spec.get("maxRetentionPeriod"):
-        parts.append(f"at most {spec['maxRetentionPeriod']}")
+        parts.append(f"snapshots up to {spec['maxRetentionPeriod']} old")
     counts = spec.get("successfulSnapshots") or {}
-    if counts:
-        parts.append(", ".join(f"{k} {counts[k]}" for k in COUNT_FIELDS if k in counts))
-    parts.append(f"{(spec.get('failedSnapshots') or {}).get('last', 1)} failed")
-    return "keeps " + "; ".join(parts)
+    for name in COUNT_FIELDS:
+        if name in counts:
+            parts.append(f"the last {counts[name]}" if name == "last" else f"{counts[name]} {name}")
+    failed = (spec.get("failedSnapshots") or {}).get("last", 1)
+    parts.append(f"{failed} failed one{'' if failed == 1 else 's'}")
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
 
 
 def plan_create_retention_policy(inp: CreateRetentionPolicy, *, store: Store, cluster: str) -> Plan:
@@ -134,8 +137,8 @@ def plan_create_retention_policy(inp: CreateRetentionPolicy, *, store: Store, cl
             resource=RETENTION_POLICIES,
             namespace=inp.namespace,
             name=inp.name,
-            summary=f"Create RetentionPolicy {inp.namespace}/{inp.name} that {_keeps(spec)} "
-            f"snapshots, {usage_text(usage)}{extra}",
+            summary=f"Create RetentionPolicy {inp.namespace}/{inp.name} keeping {_keeps(spec)}, "
+            f"{usage_text(usage)}{extra}",
             body=body(RETENTION_POLICIES, inp.namespace, inp.name, spec),
         )
     )
@@ -219,8 +222,8 @@ def plan_update_retention_policy(inp: UpdateRetentionPolicy, *, store: Store, cl
             resource=RETENTION_POLICIES,
             namespace=ref.namespace,
             name=ref.name,
-            summary=f"Update RetentionPolicy {ref.namespace}/{ref.name}: it {_keeps(spec)} "
-            f"snapshots from each user's next backup, {usage_text(spec.get('usagePolicy'))}",
+            summary=f"Update RetentionPolicy {ref.namespace}/{ref.name} to keep {_keeps(spec)} "
+            f"from each user's next backup, {usage_text(spec.get('usagePolicy'))}",
             body=update_body(RETENTION_POLICIES, current, spec),
         )
     )
