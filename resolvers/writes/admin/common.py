@@ -280,7 +280,7 @@ def secret_change(
         namespace=namespace,
         name=name,
         summary=f"{verb} Secret {namespace}/{name} holding {purpose} "
-        f"(keys {', '.join(sorted(data))})",
+        f"(key{'s' if len(data) > 1 else ''} {', '.join(sorted(data))})",
         body=secret,
     )
 
