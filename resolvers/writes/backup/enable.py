@@ -145,8 +145,7 @@ def plan_update_backup(
             field=("database",),
         )
         return result
-    existing = own if own is not None else None
-    ctx = Context(store=store, cluster=cluster, db=db, plan=plan, existing=existing)
+    ctx = Context(store=store, cluster=cluster, db=db, plan=plan, existing=own)
     setup = plan_setup(ctx, inp.backup)
     if setup is None or plan.refused:
         return _refused(result)
