@@ -264,6 +264,16 @@ def test_every_session_backs_up_the_manifest_even_where_the_policy_forgot_it() -
     ]
 
 
+def test_an_open_retention_without_default_takes_the_namespaces_default() -> None:
+    store = _store_with(policy(choose_retention=True, retention_default=False))
+    spec = only_change(enable(store, policy=GOLD)).body["spec"]  # type: ignore[index]
+    assert spec["backends"][0]["retentionPolicy"] == {"name": "keep-7d", "namespace": "team-a"}
+    # Without a namespace default it is left out, and KubeStash picks one allowed there.
+    del store.objects[(CLUSTER, "storage.kubestash.com", "RetentionPolicy", "team-a", "keep-7d")]
+    spec = only_change(enable(store, policy=GOLD)).body["spec"]  # type: ignore[index]
+    assert "retentionPolicy" not in spec["backends"][0]
+
+
 def test_enable_without_a_policy_uses_own_storage_and_a_new_encryption_secret() -> None:
     result = enable(
         world(),
@@ -644,6 +654,21 @@ def test_update_to_continuous_deletes_the_configuration_and_keeps_its_snapshots(
         ("DELETE", "BackupConfiguration"),
     ]
     assert "kept" in result.plan.changes[1].summary
+
+
+def test_update_from_continuous_to_a_policy_pauses_the_archiver() -> None:
+    store = _store_with(
+        o.database("Postgres", "orders", "team-a", archiver=("backup-admin", "pg-archiver"))
+    )
+    result = update(store, policy=GOLD)
+    assert [(c.action, c.kind) for c in result.plan.changes] == [
+        ("CREATE", "BackupConfiguration"),
+        ("PATCH", "Postgres"),
+    ]
+    patch = result.plan.changes[1].body
+    assert patch is not None
+    assert patch["spec"]["archiver"]["pause"] is True
+    assert [w.code for w in result.plan.warnings] == ["INITIAL_BACKUP_STARTS"]
 
 
 def test_update_keeps_the_encryption_secret_rather_than_replacing_its_password() -> None:

@@ -179,4 +179,4 @@ def continuous_setup(ctx: Context, setup: BackupSetupInput, methods: list[str]) 
         body=database_patch(db, {"ref": ref, "pause": False}),
     )
     ctx.plan.add(change)
-    return Setup(changes=[change], methods=method_infos(found, db.kind), continuous=True)
+    return Setup(methods=method_infos(found, db.kind), continuous=True)

@@ -131,4 +131,4 @@ def own_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | None) 
         f"{', '.join(tasks)} on schedule '{schedule}' to BackupStorage {where}.",
     )
     plan.add(change)
-    return Setup(changes=[change], methods=method_infos(tasks), configuration=change.body)
+    return Setup(methods=method_infos(tasks))

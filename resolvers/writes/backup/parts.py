@@ -34,12 +34,10 @@ ENCRYPTION_KEY = "RESTIC_PASSWORD"
 
 @dataclass
 class Setup:
-    """What a backup setup writes, and the methods that will run."""
+    """What a planned setup runs (its changes are in the plan)."""
 
-    changes: list[Change] = field(default_factory=list)
     methods: list[MethodInfo] = field(default_factory=list)
-    # The BackupConfiguration applied, if the setup has one (not for CONTINUOUS).
-    configuration: JSONDict | None = None
+    # Continuous backup through an archiver, rather than a BackupConfiguration.
     continuous: bool = False
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from apis import blueprints, objects
 from apis.blueprints import BlueprintTemplate, SessionTemplate
 from apis.resources import BACKUP_BLUEPRINTS
-from resolvers.choices import usage_allows
+from resolvers.choices import namespace_default_retention, usage_allows
 from resolvers.methods import method_infos
 from resolvers.writes.backup.common import (
     INVOKER_KIND,
@@ -198,6 +198,14 @@ def _choices(ctx: Context, setup: BackupSetupInput, template: BlueprintTemplate)
         elif (found := chosen_retention(ctx, ref)) is not None:
             values[blueprints.RETENTION] = objects.name_of(found)
             values[blueprints.RETENTION_NAMESPACE] = objects.namespace_of(found) or ""
+    elif template.retention is not None and template.retention.default is None:
+        # An open choice without a default: the namespace's default, as choices shows.
+        found = namespace_default_retention(
+            ctx.store, cluster=ctx.cluster, namespace=ctx.db.namespace
+        )
+        if found is not None:
+            values[blueprints.RETENTION] = objects.name_of(found)
+            values[blueprints.RETENTION_NAMESPACE] = objects.namespace_of(found) or ""
     ref = setup.storage
     if ref is not None:
         if template.storage is None or not template.storage.open:
@@ -308,4 +316,4 @@ def policy_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | Non
         f"from BackupPolicy {ref[0]}/{ref[1]}, running sessions {running}.",
     )
     ctx.plan.add(change)
-    return Setup(changes=[change], methods=method_infos(tasks), configuration=change.body)
+    return Setup(methods=method_infos(tasks))
