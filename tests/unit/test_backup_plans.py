@@ -500,6 +500,27 @@ ENABLE_ERRORS: list[
         ("backup", "methods"),
     ),
     (
+        "policy task the kind's addon lacks",
+        _store_with(o.addon("postgres-addon", ("logical-backup", "manifest-backup"), ())),
+        ORDERS,
+        {"policy": GOLD},
+        "METHOD_NOT_AVAILABLE",
+        ("backup", "methods"),
+    ),
+    (
+        "method the addon lacks without a policy",
+        world(),
+        ref("cache", kind="Redis"),
+        {
+            "methods": ["PHYSICAL"],
+            "storage": ref("mine"),
+            "schedule": "0 1 * * *",
+            "encryption": EncryptionInput(password="p"),
+        },
+        "METHOD_NOT_AVAILABLE",
+        ("backup", "methods"),
+    ),
+    (
         "continuous with a policy",
         world(),
         ORDERS,

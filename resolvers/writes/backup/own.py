@@ -38,6 +38,7 @@ def own_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | None) 
             field=("backup", "variables"),
         )
     schedule = setup.schedule
+    path = ("backup", "schedule")
     for entry in setup.session_schedules or ():
         if entry.session != OWN_SESSION:
             plan.refuse(
@@ -47,14 +48,14 @@ def own_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | None) 
                 field=("backup", "sessionSchedules"),
             )
         else:
-            schedule = entry.schedule
+            schedule, path = entry.schedule, ("backup", "sessionSchedules")
     if schedule is None:
         plan.refuse(
             "INVALID_SCHEDULE",
             "Without a policy a schedule is needed; give a cron schedule such as '0 2 * * *'.",
             field=("backup", "schedule"),
         )
-    elif not valid_schedule(schedule, ("backup", "schedule"), plan):
+    elif not valid_schedule(schedule, path, plan):
         schedule = None
     storage = None
     if setup.storage is None:
@@ -65,7 +66,6 @@ def own_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | None) 
         )
     else:
         storage = chosen_storage(ctx, setup.storage)
-    retention = None
     if setup.retention_policy is not None:
         retention = chosen_retention(ctx, setup.retention_policy)
     else:

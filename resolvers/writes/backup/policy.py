@@ -268,6 +268,12 @@ def policy_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | Non
         return None
     template = blueprints.read_template(blueprint)
     chosen = _sessions(ctx, template, methods)
+    if not chosen and not ctx.plan.refused:
+        ctx.plan.refuse(
+            "METHOD_NOT_AVAILABLE",
+            "The policy has no backup session to run; ask its administrator to add one.",
+            field=("backup", "policy"),
+        )
     if ctx.plan.refused:
         return None
     schedules = _schedules(ctx, setup, template, chosen)
@@ -300,6 +306,15 @@ def policy_setup(ctx: Context, setup: BackupSetupInput, methods: list[str] | Non
             # The user's own encryption replaces the policy's, for example with own storage.
             for repo in session.get("repositories") or []:
                 repo["encryptionSecret"] = {"namespace": secret[0], "name": secret[1]}
+    lacking = sorted({t for t in tasks if offered is not None and t not in offered})
+    if lacking:
+        ctx.plan.refuse(
+            "METHOD_NOT_AVAILABLE",
+            f"Addon {addon} has no {', '.join(lacking)} task for {ctx.db.kind}; choose "
+            "methods whose sessions it can run.",
+            field=("backup", "methods"),
+        )
+        return None
     ref = (objects.namespace_of(blueprint) or "", objects.name_of(blueprint))
     labels = {
         INVOKER_NAME: ref[1],
