@@ -4,9 +4,13 @@ the impact and warnings it reports, and every user error it can return."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import graphql
 import pytest
 
 from apis import objects
@@ -963,3 +967,47 @@ def test_choices_follow_namespace_labels_for_selector_usage() -> None:
     # A namespace the cache does not know admits nothing through a selector.
     del store.objects[(CLUSTER, NAMESPACES.group, "Namespace", None, "team-a")]
     assert "gold-only" not in [objects.name_of(s) for s in _choices(store).own_storages]
+
+
+# ------------------------------------------------------------------ inputs
+
+
+CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contract"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        ObjectRefInput,
+        EncryptionInput,
+        SessionScheduleInput,
+        BackupSetupInput,
+        EnableBackupInput,
+        UpdateBackupInput,
+        DisableBackupInput,
+        PauseBackupInput,
+        ResumeBackupInput,
+        TriggerBackupInput,
+    ],
+)
+def test_inputs_mirror_the_contracts_fields_and_defaults(cls: type) -> None:
+    """The GraphQL layer converts inputs by field name, so the names must be the contract's."""
+    sdl = (CONTRACT / "read.graphql").read_text() + (
+        CONTRACT / "pending" / "write.graphql"
+    ).read_text()
+    graphql_type = graphql.build_schema(sdl).get_type(cls.__name__)
+    assert isinstance(graphql_type, graphql.GraphQLInputObjectType)
+    wanted = {
+        _snake(name): field.default_value
+        for name, field in graphql_type.fields.items()
+        if name not in ("dryRun", "idempotencyKey")
+    }
+    have = {f.name: f for f in dataclasses.fields(cls)}
+    assert set(have) == set(wanted)
+    for name, default in wanted.items():
+        if default is not graphql.Undefined:
+            assert have[name].default == default, name

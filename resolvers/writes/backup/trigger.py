@@ -68,11 +68,13 @@ def _configuration(store: Store, cluster: str, db: Database, plan: Plan) -> JSON
     configs = configurations_of(store, cluster=cluster, db=db)
     bc = own_configuration(configs, db) or next((c for c in configs if archiver_made(c, db)), None)
     if bc is None:
-        plan.refuse(
-            "BACKUP_NOT_ENABLED",
-            f"Backup is not set up for {db.label}; use enableBackup first.",
-            field=("database",),
-        )
+        message = f"Backup is not set up for {db.label}; use enableBackup first."
+        if archiver_state(db).active:
+            message = (
+                f"KubeDB has not yet made the configuration for the continuous backup of "
+                f"{db.label}; try again once it exists."
+            )
+        plan.refuse("BACKUP_NOT_ENABLED", message, field=("database",))
         return None
     if objects.bool_at(bc, "spec", "paused") or (
         archiver_made(bc, db) and archiver_state(db).paused
