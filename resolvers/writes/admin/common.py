@@ -382,7 +382,7 @@ def database_resource(kind: str) -> ResourceType:
 def kind_addon_tasks(store: Store, cluster: str, kind: str) -> tuple[list[str], set[str]]:
     """(addon names found, their backup task names) for a KubeDB kind.
 
-    The kind's addons are found as ``resolvers.policies.addons_for_kind`` finds them
+    The kind's addons are found as ``resolvers.reads.policies.addons_for_kind`` finds them
     (the kind's catalog versions, blueprints serving the kind, and the ``<kind>-addon``
     convention), here over the planners' Store instead of the read side's graph.
     """

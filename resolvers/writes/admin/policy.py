@@ -22,7 +22,7 @@ from apis.resources import (
     DATABASE_KINDS,
     KUBEDB,
 )
-from resolvers.methods import LOGICAL, PHYSICAL, VOLUME_SNAPSHOT
+from resolvers.reads.methods import LOGICAL, PHYSICAL, VOLUME_SNAPSHOT
 from resolvers.writes.admin.common import (
     body,
     check_absent,

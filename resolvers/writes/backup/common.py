@@ -25,7 +25,7 @@ from apis.resources import (
     ResourceType,
     database_kind,
 )
-from resolvers.methods import MethodInfo
+from resolvers.reads.methods import MethodInfo
 from resolvers.writes.backup.inputs import ObjectRefInput
 from resolvers.writes.plan import JSONDict, Plan, Store
 

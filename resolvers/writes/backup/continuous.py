@@ -18,7 +18,7 @@ from apis import objects
 from apis.resources import archiver, database_kind
 from core.selectors import selector_from_label_selector
 from resolvers.choices import namespace_admitted
-from resolvers.methods import (
+from resolvers.reads.methods import (
     CONTINUOUS,
     LOGICAL,
     MANIFEST,

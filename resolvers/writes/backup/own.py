@@ -7,7 +7,7 @@ from __future__ import annotations
 from apis import objects
 from apis.blueprints import METHOD_TASKS
 from resolvers.choices import namespace_default_retention
-from resolvers.methods import method_infos
+from resolvers.reads.methods import method_infos
 from resolvers.writes.backup.common import configuration_name
 from resolvers.writes.backup.inputs import BackupSetupInput
 from resolvers.writes.backup.parts import (

@@ -21,7 +21,7 @@ from apis.resources import (
 from core import cron
 from core.errors import InvalidInput
 from resolvers.choices import usage_allows
-from resolvers.methods import CONTINUOUS, MethodInfo
+from resolvers.reads.methods import CONTINUOUS, MethodInfo
 from resolvers.writes.backup.common import GATEWAY, MANAGED_BY, Database, configuration_name
 from resolvers.writes.backup.inputs import BackupSetupInput, EncryptionInput, ObjectRefInput
 from resolvers.writes.plan import Change, JSONDict, Plan, Store

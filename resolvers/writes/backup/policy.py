@@ -15,7 +15,7 @@ from apis import blueprints, objects
 from apis.blueprints import BlueprintTemplate, SessionTemplate
 from apis.resources import BACKUP_BLUEPRINTS
 from resolvers.choices import namespace_default_retention, usage_allows
-from resolvers.methods import method_infos
+from resolvers.reads.methods import method_infos
 from resolvers.writes.backup.common import (
     INVOKER_KIND,
     INVOKER_NAME,

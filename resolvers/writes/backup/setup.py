@@ -8,7 +8,7 @@ puts a user error in the plan, and the caller then plans nothing.
 
 from __future__ import annotations
 
-from resolvers.methods import CONTINUOUS
+from resolvers.reads.methods import CONTINUOUS
 from resolvers.writes.backup.continuous import continuous_setup
 from resolvers.writes.backup.inputs import BackupSetupInput
 from resolvers.writes.backup.own import own_setup
