@@ -1,0 +1,509 @@
+"""The Mutation root: every change StashQL makes, planned, checked and applied as the caller.
+
+Each field converts its input to the planner's dataclass, runs the write pipeline
+(``schema/mutations/calls.py`` → ``resolvers/writes/run.py``) and answers with the
+payload's objects. The rules are the contract's (``contract/pending/write.graphql``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from core.ids import encode_id
+from resolvers.writes import admin, backup
+from resolvers.writes.admin import inputs as admin_in
+from resolvers.writes.run import Result
+from schema.archivers import ArchiverPolicy
+from schema.configurations import BackupConfiguration
+from schema.hooks import HookTemplate
+from schema.info import Info
+from schema.linked import BackupSession, Database
+from schema.mutations import backup as backup_types
+from schema.mutations import hooks, policies, storage
+from schema.mutations.calls import answered, answered_all, answered_storage, call, current
+from schema.mutations.convert import payload
+from schema.policies import BackupMethodInfo, BackupPolicy
+from schema.storage import RetentionPolicy
+
+
+def impact_of(r: Result) -> backup_types.BackupImpact | None:
+    """The impact of the setup, also on dry runs; null on error."""
+    if r.impact is None or not r.ok:
+        return None
+    return backup_types.BackupImpact(
+        unavailable_during_setup=r.impact.unavailable_during_setup,
+        methods=[BackupMethodInfo.of(m) for m in r.impact.methods],
+    )
+
+
+def deleted_id(r: Result) -> strawberry.ID | None:
+    if not r.ok or r.dry_run:
+        return None
+    for change in r.plan.changes:
+        if change.action == "DELETE" and change.kind != "Secret":
+            return strawberry.ID(
+                encode_id(
+                    cluster=change.cluster,
+                    api_group=change.resource.group,
+                    kind=change.kind,
+                    namespace=change.namespace,
+                    name=change.name,
+                )
+            )
+    return None
+
+
+def sessions(r: Result) -> list[BackupSession] | None:
+    if not r.ok or r.dry_run:
+        return None
+    return answered_all(r, BackupSession)
+
+
+@strawberry.type(
+    description=(
+        "Changes. Each is planned, checked by the API server as the caller (a dry run of "
+        "every planned object: RBAC, admission, schema) and only then applied as the "
+        "caller, so RBAC and the audit log see the real user. `dryRun: true` stops after "
+        "the check, persists nothing and returns the full plan. `idempotencyKey`: a retry "
+        "with the same key and input returns the first result and changes nothing; the "
+        "same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong "
+        "to the caller, hold for at least 24 hours on every gateway replica and across "
+        "restarts, and dry runs do not use them up."
+    )
+)
+class Mutation:
+    @strawberry.mutation(
+        description=(
+            "Adds a BackupStorage. Credentials are write-only: kept in a Secret, never returned, "
+            "redacted in plans."
+        )
+    )
+    async def create_backup_storage(
+        self,
+        info: Info,
+        input: Annotated[
+            storage.CreateBackupStorageInput, strawberry.argument(description="The storage.")
+        ],
+    ) -> storage.CreateBackupStoragePayload:
+        r = await call(
+            info,
+            mutation="createBackupStorage",
+            given=input,
+            target=admin_in.CreateBackupStorage,
+            planner=admin.plan_create_backup_storage,
+            cluster=input.cluster,
+        )
+        return payload(
+            storage.CreateBackupStoragePayload,
+            r.plan,
+            backup_storage=answered_storage(info, r),
+        )
+
+    @strawberry.mutation(
+        description="Changes a BackupStorage, for example to rotate its credentials."
+    )
+    async def update_backup_storage(
+        self,
+        info: Info,
+        input: Annotated[
+            storage.UpdateBackupStorageInput, strawberry.argument(description="The change.")
+        ],
+    ) -> storage.UpdateBackupStoragePayload:
+        r = await call(
+            info,
+            mutation="updateBackupStorage",
+            given=input,
+            target=admin_in.UpdateBackupStorage,
+            planner=admin.plan_update_backup_storage,
+            refs=[input.backup_storage],
+        )
+        return payload(
+            storage.UpdateBackupStoragePayload,
+            r.plan,
+            backup_storage=answered_storage(info, r),
+        )
+
+    @strawberry.mutation(
+        description="Adds a RetentionPolicy: how long, and how many, snapshots are kept."
+    )
+    async def create_retention_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            storage.CreateRetentionPolicyInput, strawberry.argument(description="The policy.")
+        ],
+    ) -> storage.CreateRetentionPolicyPayload:
+        r = await call(
+            info,
+            mutation="createRetentionPolicy",
+            given=input,
+            target=admin_in.CreateRetentionPolicy,
+            planner=admin.plan_create_retention_policy,
+            cluster=input.cluster,
+        )
+        return payload(
+            storage.CreateRetentionPolicyPayload,
+            r.plan,
+            retention_policy=answered(r, RetentionPolicy),
+        )
+
+    @strawberry.mutation(description="Changes a RetentionPolicy.")
+    async def update_retention_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            storage.UpdateRetentionPolicyInput, strawberry.argument(description="The change.")
+        ],
+    ) -> storage.UpdateRetentionPolicyPayload:
+        r = await call(
+            info,
+            mutation="updateRetentionPolicy",
+            given=input,
+            target=admin_in.UpdateRetentionPolicy,
+            planner=admin.plan_update_retention_policy,
+            refs=[input.retention_policy],
+        )
+        return payload(
+            storage.UpdateRetentionPolicyPayload,
+            r.plan,
+            retention_policy=answered(r, RetentionPolicy),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Adds a BackupPolicy (a BackupBlueprint): sessions and methods, storage, default "
+            "retention and schedules, the kinds and namespaces it serves, and what it leaves to "
+            "users (schedule, retention, own storage)."
+        )
+    )
+    async def create_backup_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            policies.CreateBackupPolicyInput, strawberry.argument(description="The policy.")
+        ],
+    ) -> policies.CreateBackupPolicyPayload:
+        r = await call(
+            info,
+            mutation="createBackupPolicy",
+            given=input,
+            target=admin_in.CreateBackupPolicy,
+            planner=admin.plan_create_backup_policy,
+            cluster=input.cluster,
+        )
+        return payload(
+            policies.CreateBackupPolicyPayload,
+            r.plan,
+            backup_policy=answered(r, BackupPolicy),
+        )
+
+    @strawberry.mutation(description="Changes a BackupPolicy.")
+    async def update_backup_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            policies.UpdateBackupPolicyInput, strawberry.argument(description="The change.")
+        ],
+    ) -> policies.UpdateBackupPolicyPayload:
+        r = await call(
+            info,
+            mutation="updateBackupPolicy",
+            given=input,
+            target=admin_in.UpdateBackupPolicy,
+            planner=admin.plan_update_backup_policy,
+            refs=[input.backup_policy],
+        )
+        return payload(
+            policies.UpdateBackupPolicyPayload,
+            r.plan,
+            backup_policy=answered(r, BackupPolicy),
+        )
+
+    @strawberry.mutation(
+        description="Adds a HookTemplate, for example a check to run after a restore."
+    )
+    async def create_hook_template(
+        self,
+        info: Info,
+        input: Annotated[
+            hooks.CreateHookTemplateInput, strawberry.argument(description="The template.")
+        ],
+    ) -> hooks.CreateHookTemplatePayload:
+        r = await call(
+            info,
+            mutation="createHookTemplate",
+            given=input,
+            target=admin_in.CreateHookTemplate,
+            planner=admin.plan_create_hook_template,
+            cluster=input.cluster,
+        )
+        return payload(
+            hooks.CreateHookTemplatePayload,
+            r.plan,
+            hook_template=answered(r, HookTemplate),
+        )
+
+    @strawberry.mutation(description="Changes a HookTemplate.")
+    async def update_hook_template(
+        self,
+        info: Info,
+        input: Annotated[
+            hooks.UpdateHookTemplateInput, strawberry.argument(description="The change.")
+        ],
+    ) -> hooks.UpdateHookTemplatePayload:
+        r = await call(
+            info,
+            mutation="updateHookTemplate",
+            given=input,
+            target=admin_in.UpdateHookTemplate,
+            planner=admin.plan_update_hook_template,
+            refs=[input.hook_template],
+        )
+        return payload(
+            hooks.UpdateHookTemplatePayload,
+            r.plan,
+            hook_template=answered(r, HookTemplate),
+        )
+
+    @strawberry.mutation(
+        description="Adds an ArchiverPolicy: continuous backup, for point-in-time recovery."
+    )
+    async def create_archiver_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            policies.CreateArchiverPolicyInput, strawberry.argument(description="The policy.")
+        ],
+    ) -> policies.CreateArchiverPolicyPayload:
+        r = await call(
+            info,
+            mutation="createArchiverPolicy",
+            given=input,
+            target=admin_in.CreateArchiverPolicy,
+            planner=admin.plan_create_archiver_policy,
+            cluster=input.cluster,
+        )
+        return payload(
+            policies.CreateArchiverPolicyPayload,
+            r.plan,
+            archiver_policy=answered(r, ArchiverPolicy),
+        )
+
+    @strawberry.mutation(description="Changes an ArchiverPolicy.")
+    async def update_archiver_policy(
+        self,
+        info: Info,
+        input: Annotated[
+            policies.UpdateArchiverPolicyInput, strawberry.argument(description="The change.")
+        ],
+    ) -> policies.UpdateArchiverPolicyPayload:
+        r = await call(
+            info,
+            mutation="updateArchiverPolicy",
+            given=input,
+            target=admin_in.UpdateArchiverPolicy,
+            planner=admin.plan_update_archiver_policy,
+            refs=[input.archiver_policy],
+        )
+        return payload(
+            policies.UpdateArchiverPolicyPayload,
+            r.plan,
+            archiver_policy=answered(r, ArchiverPolicy),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Deletes a storage, retention policy, backup policy, hook template or archiver "
+            "policy; IN_USE while anything uses it. A WIPE_OUT storage takes its data with it "
+            "(warning BACKUP_DATA_DELETED)."
+        )
+    )
+    async def delete_policy_object(
+        self,
+        info: Info,
+        input: Annotated[
+            policies.DeletePolicyObjectInput, strawberry.argument(description="What to delete.")
+        ],
+    ) -> policies.DeletePolicyObjectPayload:
+        r = await call(
+            info,
+            mutation="deletePolicyObject",
+            given=input,
+            target=admin_in.DeletePolicyObject,
+            planner=admin.plan_delete_policy_object,
+            refs=[input.object],
+        )
+        return payload(
+            policies.DeletePolicyObjectPayload,
+            r.plan,
+            deleted_id=deleted_id(r),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Turns backup on for a database: with a policy it may use and the choices that policy"
+            " leaves, or on the user's own storage where allowed, or continuously. Always "
+            "includes the manifest-backup task, so the database manifest, its auth Secret and its"
+            " catalog version are backed up with the data. Reports the impact, with "
+            "DATABASE_UNAVAILABLE_DURING_SETUP when setup interrupts the database. "
+            "BACKUP_ALREADY_ENABLED if backup is on."
+        )
+    )
+    async def enable_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.EnableBackupInput, strawberry.argument(description="What to set up.")
+        ],
+    ) -> backup_types.EnableBackupPayload:
+        r = await call(
+            info,
+            mutation="enableBackup",
+            given=input,
+            target=backup.EnableBackupInput,
+            planner=backup.plan_enable_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.EnableBackupPayload,
+            r.plan,
+            impact=impact_of(r),
+            database=current(info, r, input.database, Database),
+            configuration=answered(r, BackupConfiguration),
+        )
+
+    @strawberry.mutation(
+        description="Changes how a database is backed up; BACKUP_NOT_ENABLED if it is not."
+    )
+    async def update_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.UpdateBackupInput, strawberry.argument(description="The new setup.")
+        ],
+    ) -> backup_types.UpdateBackupPayload:
+        r = await call(
+            info,
+            mutation="updateBackup",
+            given=input,
+            target=backup.UpdateBackupInput,
+            planner=backup.plan_update_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.UpdateBackupPayload,
+            r.plan,
+            impact=impact_of(r),
+            database=current(info, r, input.database, Database),
+            configuration=answered(r, BackupConfiguration),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Turns backup off (the user opts out), keeping the snapshots unless asked otherwise. "
+            "Continuous backup stops too, and no archiver picks the database up again."
+        )
+    )
+    async def disable_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.DisableBackupInput, strawberry.argument(description="What to turn off.")
+        ],
+    ) -> backup_types.DisableBackupPayload:
+        r = await call(
+            info,
+            mutation="disableBackup",
+            given=input,
+            target=backup.DisableBackupInput,
+            planner=backup.plan_disable_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.DisableBackupPayload,
+            r.plan,
+            database=current(info, r, input.database, Database),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Pauses a database's scheduled and continuous backups until resumeBackup; pausing "
+            "twice changes nothing."
+        )
+    )
+    async def pause_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.PauseBackupInput, strawberry.argument(description="The database.")
+        ],
+    ) -> backup_types.PauseBackupPayload:
+        r = await call(
+            info,
+            mutation="pauseBackup",
+            given=input,
+            target=backup.PauseBackupInput,
+            planner=backup.plan_pause_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.PauseBackupPayload,
+            r.plan,
+            database=current(info, r, input.database, Database),
+        )
+
+    @strawberry.mutation(description="Lets a database's paused backups run on schedule again.")
+    async def resume_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.ResumeBackupInput, strawberry.argument(description="The database.")
+        ],
+    ) -> backup_types.ResumeBackupPayload:
+        r = await call(
+            info,
+            mutation="resumeBackup",
+            given=input,
+            target=backup.ResumeBackupInput,
+            planner=backup.plan_resume_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.ResumeBackupPayload,
+            r.plan,
+            database=current(info, r, input.database, Database),
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Runs a backup now, outside the schedule; BACKUP_PAUSED while backups are paused."
+        )
+    )
+    async def trigger_backup(
+        self,
+        info: Info,
+        input: Annotated[
+            backup_types.TriggerBackupInput, strawberry.argument(description="What to run.")
+        ],
+    ) -> backup_types.TriggerBackupPayload:
+        r = await call(
+            info,
+            mutation="triggerBackup",
+            given=input,
+            target=backup.TriggerBackupInput,
+            planner=backup.plan_trigger_backup,
+            refs=[input.database],
+            with_now=True,
+        )
+        return payload(
+            backup_types.TriggerBackupPayload,
+            r.plan,
+            backup_sessions=sessions(r),
+        )
