@@ -1,8 +1,8 @@
 """The service container: everything created at start-up and shared by all requests.
 
 Per cluster a query client and a watch client (see ``kube.config.ConnectionSettings``),
-then the health monitor, the token reviewer, the informers' cache, the access reviewer, the write pipeline,
-the subscription hub and the audit log. ``create_app`` opens it in its lifespan.
+then the health monitor, the token reviewer, the informers' cache, the access reviewer,
+the write pipeline, the subscription hub and the audit log. ``create_app`` opens it in its lifespan.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import strawberry
 
+from apis.resources import ARCHIVER, CORE, KUBEDB, STORAGE
 from core.ids import encode_id
 from resolvers.writes import admin, backup
 from resolvers.writes.admin import inputs as admin_in
@@ -26,6 +27,15 @@ from schema.mutations.calls import answered, answered_all, answered_storage, cal
 from schema.mutations.convert import payload
 from schema.policies import BackupMethodInfo, BackupPolicy
 from schema.storage import RetentionPolicy
+
+# deletePolicyObject's kinds as (API group, kind; None: any kind of the group).
+_POLICY_OBJECTS: dict[str, tuple[str, str | None]] = {
+    "BACKUP_STORAGE": (STORAGE, "BackupStorage"),
+    "RETENTION_POLICY": (STORAGE, "RetentionPolicy"),
+    "BACKUP_POLICY": (CORE, "BackupBlueprint"),
+    "HOOK_TEMPLATE": (CORE, "HookTemplate"),
+    "ARCHIVER_POLICY": (ARCHIVER, None),
+}
 
 
 def impact_of(r: Result) -> backup_types.BackupImpact | None:
@@ -118,6 +128,8 @@ class Mutation:
             target=admin_in.UpdateBackupStorage,
             planner=admin.plan_update_backup_storage,
             refs=[input.backup_storage],
+            subject=(input.backup_storage, STORAGE, "BackupStorage"),
+            subject_field="backupStorage",
         )
         return payload(
             storage.UpdateBackupStoragePayload,
@@ -164,6 +176,8 @@ class Mutation:
             target=admin_in.UpdateRetentionPolicy,
             planner=admin.plan_update_retention_policy,
             refs=[input.retention_policy],
+            subject=(input.retention_policy, STORAGE, "RetentionPolicy"),
+            subject_field="retentionPolicy",
         )
         return payload(
             storage.UpdateRetentionPolicyPayload,
@@ -214,6 +228,8 @@ class Mutation:
             target=admin_in.UpdateBackupPolicy,
             planner=admin.plan_update_backup_policy,
             refs=[input.backup_policy],
+            subject=(input.backup_policy, CORE, "BackupBlueprint"),
+            subject_field="backupPolicy",
         )
         return payload(
             policies.UpdateBackupPolicyPayload,
@@ -260,6 +276,8 @@ class Mutation:
             target=admin_in.UpdateHookTemplate,
             planner=admin.plan_update_hook_template,
             refs=[input.hook_template],
+            subject=(input.hook_template, CORE, "HookTemplate"),
+            subject_field="hookTemplate",
         )
         return payload(
             hooks.UpdateHookTemplatePayload,
@@ -306,6 +324,8 @@ class Mutation:
             target=admin_in.UpdateArchiverPolicy,
             planner=admin.plan_update_archiver_policy,
             refs=[input.archiver_policy],
+            subject=(input.archiver_policy, ARCHIVER, None),
+            subject_field="archiverPolicy",
         )
         return payload(
             policies.UpdateArchiverPolicyPayload,
@@ -334,6 +354,8 @@ class Mutation:
             target=admin_in.DeletePolicyObject,
             planner=admin.plan_delete_policy_object,
             refs=[input.object],
+            subject=(input.object, *_POLICY_OBJECTS[input.kind.name]),
+            subject_field="object",
         )
         return payload(
             policies.DeletePolicyObjectPayload,
@@ -365,6 +387,8 @@ class Mutation:
             target=backup.EnableBackupInput,
             planner=backup.plan_enable_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(
@@ -392,6 +416,8 @@ class Mutation:
             target=backup.UpdateBackupInput,
             planner=backup.plan_update_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(
@@ -422,6 +448,8 @@ class Mutation:
             target=backup.DisableBackupInput,
             planner=backup.plan_disable_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(
@@ -450,6 +478,8 @@ class Mutation:
             target=backup.PauseBackupInput,
             planner=backup.plan_pause_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(
@@ -473,6 +503,8 @@ class Mutation:
             target=backup.ResumeBackupInput,
             planner=backup.plan_resume_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(
@@ -500,6 +532,8 @@ class Mutation:
             target=backup.TriggerBackupInput,
             planner=backup.plan_trigger_backup,
             refs=[input.database],
+            subject=(input.database, KUBEDB, None),
+            subject_field="database",
             with_now=True,
         )
         return payload(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from apis.resources import ResourceType, by_kind, database_kind
 from core.errors import GatewayError
 from resolvers.reads.graph import Item
-from resolvers.writes.plan import JSONDict, Store
+from resolvers.writes.plan import JSONDict, Plan, Store, UserError
 from resolvers.writes.run import Planned, Result, WriteServices, run_mutation
 from schema.info import Info, graph_of
 from schema.mutations.convert import to_dataclass
@@ -40,13 +40,35 @@ async def call(
     cluster: str | None = None,
     refs: Sequence[Any] = (),
     with_now: bool = False,
+    subject: tuple[Any, str, str | None] | None = None,
+    subject_field: str = "database",
 ) -> Result:
-    """Run ``mutation`` for the GraphQL input ``given`` (converted to ``target``)."""
+    """Run ``mutation`` for the GraphQL input ``given`` (converted to ``target``).
+
+    ``subject`` is the object the call acts on, as (its ObjectRefInput, API group, kind
+    or None for any kind of the group): the caller must be able to see it, else the
+    answer is NOT_FOUND — the planners read the gateway's whole cache, and a caller who
+    may not read an object must not learn from a refusal that it exists.
+    """
     services = services_of(info)
     inp = to_dataclass(given, target)
     store: Store = services.store
+    graph = graph_of(info)
 
     def plan(chosen: str) -> Planned:
+        if subject is not None:
+            ref, group, kind = subject
+            if graph.get(chosen, group, kind or ref.kind, ref.namespace, ref.name) is None:
+                return Plan(
+                    errors=[
+                        UserError(
+                            "NOT_FOUND",
+                            f"{kind or ref.kind or 'The object'} {ref.namespace}/{ref.name} "
+                            f"does not exist in cluster {chosen}, or you may not see it.",
+                            (subject_field,),
+                        )
+                    ]
+                )
         if with_now:
             return planner(inp, store=store, cluster=chosen, now=services.now())
         return planner(inp, store=store, cluster=chosen)
