@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from apis.resources import ResourceType
+from apis.resources import ResourceType, watched
 from core.identity import Viewer
 from resolvers.writes.backup.common import BackupImpact, PlanWithImpact
 from resolvers.writes.engine import Outcome, Writer
@@ -165,6 +165,8 @@ async def _caught_up(store: CacheStore, outcome: Outcome) -> None:
         for o in outcome.objects
     }
     for change in outcome.plan.changes:
+        if not watched(change.resource.group, change.resource.kind):
+            continue  # not in the cache (Secrets, Services): nothing to wait for
         if change.action == "DELETE":
             wanted.append((change.cluster, change.resource, change.namespace, change.name, None))
         elif change.action in ("CREATE", "PATCH"):
