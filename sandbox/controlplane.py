@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from apis.resources import resource_path
-from kube.client import JSONDict, KubeClient, wait_for
+from kube.client import ApiError, JSONDict, KubeClient, wait_for
 from kube.manifests import Discovery, apply_manifest
 from sandbox.audit import audit_args, audit_log_path, read_audit_events, write_audit_policy
 from sandbox.binaries import Binaries, ensure_binaries
@@ -327,9 +327,30 @@ async def _wait_crds_established(client: KubeClient, crds: list[JSONDict]) -> No
                     served[gv] = {r["name"] for r in doc.get("resources", [])}
                 if plural not in served[gv]:
                     return False
+        return await _all_listable(client, crds)
+
+    await wait_for(all_ready, timeout=60, interval=0.2, what="the CRDs to be established")
+
+
+async def _all_listable(client: KubeClient, crds: list[JSONDict]) -> bool:
+    """Whether every custom resource can be listed: a fresh API server answers 429
+    ("storage is (re)initializing") for a while after a CRD is established, and a test
+    that lists first would fail by chance. Waiting here costs a few seconds once per
+    sandbox instead of a flaky first test."""
+
+    async def listable(crd: JSONDict) -> bool:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        version = crd["spec"]["versions"][0]["name"]
+        path = resource_path(group=group, version=version, plural=plural)
+        try:
+            await client.get(path, params={"limit": "1"})
+        except ApiError as exc:
+            if exc.status == 429:
+                return False
+            raise
         return True
 
-    await wait_for(all_ready, timeout=30, interval=0.2, what="the CRDs to be established")
+    return all(await asyncio.gather(*(listable(c) for c in crds)))
 
 
 async def start_sandbox(
