@@ -8,11 +8,13 @@ names are checked the way a client sees them.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import graphql
 import pytest
 import strawberry
 from strawberry.types import ExecutionResult
@@ -803,9 +805,67 @@ async def test_storage_location_is_hidden_unless_the_viewer_may_get_it() -> None
     assert result.data == {"storage": {"location": None}}
 
 
-def test_no_secret_names_leak_into_the_schema() -> None:
-    """No field exposes Secrets, secret names or credentials."""
-    assert "secret" not in schema.sdl().lower()
+# Names of what must never be answered: a Secret's data or name, a password, storage
+# credentials, tokens. Inputs may carry them (write-only: EncryptionInput.secret,
+# StorageCredentialsInput.secretAccessKey); no output type may.
+CREDENTIAL_NAME = re.compile(r"secret|passw|credential|access_?key|token|private_?key", re.I)
+
+# Output fields whose names match yet reveal nothing, each with its reason and the one
+# type that keeps it harmless (a change of type fails the test).
+HARMLESS_OUTPUT_FIELDS = {
+    # Whether the snapshot holds the database's auth Secret: a yes/no, never its data.
+    "SnapshotContents.authSecret": "Boolean!",
+    # A subscription event's resume cursor, not a credential.
+    "*.resumeToken": "String!",
+}
+
+
+def credential_outputs(gql_schema: graphql.GraphQLSchema) -> list[str]:
+    """Output types, and fields of output types, named like a secret or a credential."""
+    found = []
+    for name, type_ in gql_schema.type_map.items():
+        if name.startswith("__") or not isinstance(
+            type_, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType
+        ):
+            continue
+        if CREDENTIAL_NAME.search(name):
+            found.append(name)
+        for field_name, field_ in type_.fields.items():
+            if not CREDENTIAL_NAME.search(field_name):
+                continue
+            allowed = HARMLESS_OUTPUT_FIELDS.get(f"{name}.{field_name}") or (
+                HARMLESS_OUTPUT_FIELDS.get(f"*.{field_name}")
+            )
+            if allowed != str(field_.type):
+                found.append(f"{name}.{field_name}: {field_.type}")
+    return found
+
+
+def test_no_output_field_exposes_a_secret_or_a_credential() -> None:
+    """No type a client reads exposes Secrets, secret names or credentials."""
+    assert credential_outputs(schema.build_schema()._schema) == []
+
+
+def test_the_credential_check_finds_what_it_guards_against() -> None:
+    planted = graphql.build_schema(
+        """
+        type Query { storage: Storage, event: Event, snap: SnapshotContents, s(i: In): Int }
+        type Storage { name: String, secretName: String, accessKeyId: String }
+        type StorageCredentials { password: String }
+        type Event { resumeToken: String!, token: String }
+        type SnapshotContents { authSecret: String }
+        input In { secret: String, secretAccessKey: String, password: String }
+        """
+    )
+    assert sorted(credential_outputs(planted)) == [
+        "Event.token: String",
+        # Allowed only as a yes/no: as a String it could carry the Secret.
+        "SnapshotContents.authSecret: String",
+        "Storage.accessKeyId: String",
+        "Storage.secretName: String",
+        "StorageCredentials",
+        "StorageCredentials.password: String",
+    ]
 
 
 async def test_retention_policy_fields() -> None:
