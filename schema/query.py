@@ -6,13 +6,17 @@ objects; what to return is decided in ``resolvers.reads``.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from core.ids import decode_id
 from resolvers.reads import lists, offers
+from schema.archivers import ArchiverPolicy
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
 from schema.enums import SortOrder
 from schema.gateway import Cluster, Viewer
+from schema.hooks import HookTemplate
 from schema.info import Info, graph_of
 from schema.inputs import (
     BackupSessionFilter,
@@ -48,6 +52,18 @@ from schema.linked import (
 from schema.policies import BackupMethodInfo, BackupPolicy
 from schema.registry import wrap
 from schema.storage import BackupStorage, RetentionPolicy
+
+# The write contract words the cluster argument of the fields it adds more briefly, and
+# states no default for it: left out, it is UNSET (read as None by `given`).
+PolicyCluster = Annotated[
+    str | None,
+    strawberry.argument(description="Cluster; may be left out when only one is configured."),
+]
+
+
+def given(value: str | None) -> str | None:
+    """An optional argument without a default: None when left out."""
+    return None if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="Reads across every configured cluster.")
@@ -171,7 +187,7 @@ class Query:
         found = await offers.backup_policies(
             graph_of(info), cluster=cluster, namespace=namespace, database_kind=database_kind
         )
-        return [BackupPolicy.from_item(b) for b in found]
+        return [BackupPolicy.listed(b, namespace) for b in found]
 
     @strawberry.field(description="RetentionPolicies usable from this namespace.")
     async def retention_policies(
@@ -200,3 +216,30 @@ class Query:
     ) -> list[BackupMethodInfo]:
         found = offers.backup_methods(graph_of(info), cluster=cluster, database_kind=database_kind)
         return [BackupMethodInfo.of(m) for m in found]
+
+    @strawberry.field(
+        description="ArchiverPolicies that a database of this kind in this namespace may use."
+    )
+    async def archiver_policies(
+        self,
+        info: Info,
+        *,
+        cluster: PolicyCluster = strawberry.UNSET,
+        namespace: Namespace,
+        database_kind: DatabaseKind,
+    ) -> list[ArchiverPolicy]:
+        found = await offers.archiver_policies(
+            graph_of(info), cluster=given(cluster), namespace=namespace, database_kind=database_kind
+        )
+        return [ArchiverPolicy.from_item(a) for a in found]
+
+    @strawberry.field(
+        description="HookTemplates usable from this namespace, for example as restore checks."
+    )
+    async def hook_templates(
+        self, info: Info, *, cluster: PolicyCluster = strawberry.UNSET, namespace: Namespace
+    ) -> list[HookTemplate]:
+        found = await offers.hook_templates(
+            graph_of(info), cluster=given(cluster), namespace=namespace
+        )
+        return [HookTemplate.from_item(h) for h in found]
