@@ -143,7 +143,7 @@ def admin_objects(*, storage: str, bucket: str, archiver: bool) -> list[Obj]:
     return [_unstatus(x) if x["kind"] != "BackupStorage" else x for x in objs]
 
 
-def backup_policy(*, storage: str) -> list[Obj]:
+def backup_policy(*, storage: str, namespace: str = ADMIN_NS) -> list[Obj]:
     """The BackupPolicy ``postgres-standard`` as createBackupPolicy makes it, its encryption
     Secret, and a HookTemplate for restore checks.
 
@@ -152,20 +152,20 @@ def backup_policy(*, storage: str) -> list[Obj]:
     """
     secret = f"{POLICY}-encryption"
     return [
-        o.encryption_secret(secret, ADMIN_NS, password="demo-only-restic-password"),
+        o.encryption_secret(secret, namespace, password="demo-only-restic-password"),
         o.policy_blueprint(
             POLICY,
-            ADMIN_NS,
-            storage=(ADMIN_NS, storage),
-            retention=(ADMIN_NS, "keep-30d"),
-            encryption=(ADMIN_NS, secret),
+            namespace,
+            storage=(namespace, storage),
+            retention=(namespace, "keep-30d"),
+            encryption=(namespace, secret),
             session="daily",
             schedule="0 2 * * *",
             tasks=("logical-backup",),
         ),
         o.hook_template(
             "check-rows",
-            ADMIN_NS,
+            namespace,
             command=(
                 "/bin/sh",
                 "-c",
