@@ -1240,8 +1240,11 @@ async def test_deleting_a_configuration_stops_its_sessions_and_keeps_its_data(
     runs = await eventually(settled, timeout=30)
     names = {r["metadata"]["name"] for r in runs}
     snap_path = f"{STORAGE}/namespaces/{ns}/snapshots"
-    snapshots = {s["metadata"]["name"] for s in await items(admin, snap_path)}
+    kept = await items(admin, snap_path)
+    snapshots = {s["metadata"]["name"] for s in kept}
     assert snapshots
+    # None is left Running: an interrupted run's Snapshot failed with it.
+    assert {phase(s) for s in kept} <= {"Succeeded", "Failed"}
     await asyncio.sleep(2.5)  # five firings of the old schedule at 600x
     assert {r["metadata"]["name"] for r in await runs_of(admin, ns, "pg-backup")} == names
     assert {s["metadata"]["name"] for s in await items(admin, snap_path)} == snapshots
