@@ -476,6 +476,45 @@ async def test_blueprint_annotations_create_the_appbinding_configuration(
     assert names == {"appbinding-auto"}
 
 
+async def test_blueprint_placeholder_defaults_apply_without_annotations(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}bpdef-{unique}")
+    sessions = [
+        o.session_spec(schedule="${schedule:=*/30 * * * *}", repository="${repoName:=pg-default}")
+    ]
+    await create(
+        sandbox,
+        o.backup_storage("s3", ns, scope="All"),
+        o.retention_policy("keep", ns, scope="All"),
+        o.blueprint("defaults", ns, storage=(ns, "s3"), retention=(ns, "keep"), sessions=sessions),
+        o.database(
+            "Postgres",
+            "pg",
+            ns,
+            phase=None,
+            annotations={
+                "blueprint.kubestash.com/name": "defaults",
+                "blueprint.kubestash.com/namespace": ns,
+            },
+        ),
+    )
+
+    async def generated() -> Obj | None:
+        bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/appbinding-pg")
+        return bc if phase(bc) == "Ready" else None
+
+    bc = await eventually(generated, timeout=30)
+    session = bc["spec"]["sessions"][0]
+    assert session["scheduler"]["schedule"] == "*/30 * * * *"
+    assert session["repositories"][0]["name"] == "pg-default"
+
+    async def repo_created() -> bool:
+        return await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-default") is not None
+
+    await eventually(repo_created, timeout=30)
+
+
 # --------------------------------------------------------------------------- archivers
 
 
