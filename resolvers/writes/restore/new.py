@@ -310,15 +310,7 @@ def _point_in_time(
     """The database body recovering the source to ``pit.time``; None when refused."""
     where = (*source_field, "pointInTime")
     ref = pit.database
-    cluster = ref.cluster or default_cluster
-    if cluster != shape.cluster:
-        plan.refuse(
-            "RECOVERY_NOT_AVAILABLE",
-            f"A point in time can only be recovered in the source's cluster ({cluster}), "
-            f"not into cluster {shape.cluster}.",
-            field=(*where, "database"),
-        )
-        return None
+    cluster = shape.cluster  # the same as the source's (checked by the caller)
     app = restores.find_app(
         store, cluster=cluster, kind=ref.kind, namespace=ref.namespace, name=ref.name
     )
@@ -405,6 +397,16 @@ def _finish(
 ) -> None:
     """The shared tail: checks, catalog, transfer, the database, its restore."""
     plan = result.plan
+    if source is not None and source.point_in_time is not None:
+        home = source.point_in_time.database.cluster or default_cluster
+        if home != shape.cluster:
+            plan.refuse(
+                "RECOVERY_NOT_AVAILABLE",
+                f"A point in time can only be recovered in the source's cluster ({home}), "
+                f"not into cluster {shape.cluster}.",
+                field=(*source_field, "pointInTime", "database"),
+            )
+            return
     _check_shape(store, shape, plan)
     _catalog(store, shape, plan, copy_from=copy_catalog_from, field=version_field)
     if plan.refused:
@@ -492,6 +494,7 @@ def plan_create_database(
     """createDatabase in ``cluster`` (the input's, resolved by the mutation)."""
     result = NewDatabasePlan()
     plan = result.plan
+    cluster = inp.cluster or cluster
     shape = Shape(
         cluster=cluster,
         kind=inp.kind,
