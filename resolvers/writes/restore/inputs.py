@@ -63,7 +63,7 @@ class RestoreDatabaseInput:
     source: RestoreSourceInput
     pause_traffic: bool = True
     resume: str = "AUTOMATIC"
-    checks: Sequence[RestoreCheckInput] | None = None
+    checks: tuple[RestoreCheckInput, ...] | None = None
     tasks: Sequence[str] | None = None
 
 
