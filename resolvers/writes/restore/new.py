@@ -38,10 +38,10 @@ from resolvers.writes.restore.inputs import (
 from resolvers.writes.restore.overlay import Overlay
 from resolvers.writes.restore.shape import (
     Shape,
-    ensure_catalog_version,
     check_shape,
     database_body,
     database_change,
+    ensure_catalog_version,
     point_in_time,
     rfc3339,
 )
