@@ -27,6 +27,7 @@ from resolvers.writes.restore import (
     plan_data_restore,
     plan_restore_to_new_database,
     secrets_needed,
+    secrets_to_copy,
 )
 from sandbox import objects as o
 from tests.unit.test_backup_plans import CLUSTER, NOW, MemoryStore, namespace, world
@@ -642,7 +643,12 @@ def test_restore_to_a_new_database_in_another_cluster_brings_what_it_needs() -> 
         (CLUSTER, "backup-admin", "shared-credentials"),
         (CLUSTER, "team-a", "orders-enc"),
     ]
-    result = to_new(store, RestoreSourceInput(snapshot=ref("orders-dump")), cluster=OTHER)
+    source = RestoreSourceInput(snapshot=ref("orders-dump"))
+    assert secrets_to_copy(
+        store, source, default_cluster=CLUSTER, target_cluster=OTHER
+    ) == secrets_needed(store, cluster=CLUSTER, repository=repo)
+    assert secrets_to_copy(store, source, default_cluster=CLUSTER, target_cluster=None) == []
+    result = to_new(store, source, cluster=OTHER)
     assert not result.plan.errors, result.plan.errors
     assert kinds(result.plan) == [
         (OTHER, "CREATE", "PostgresVersion"),
@@ -654,12 +660,10 @@ def test_restore_to_a_new_database_in_another_cluster_brings_what_it_needs() -> 
         (OTHER, "CREATE", "RestoreSession"),
     ]
     storage = body(result.plan.changes[2])
-    source = store.get(CLUSTER, REPOSITORIES, "team-a", "orders-daily")
     assert storage["spec"]["storage"]["s3"]["bucket"] == "stashql-backups"
     assert storage["spec"]["deletionPolicy"] == "Delete"
     new_repo = body(result.plan.changes[4])["spec"]
-    assert source is not None
-    assert new_repo["path"] == source["spec"]["path"]
+    assert new_repo["path"] == repo["spec"]["path"]
     assert new_repo["storageRef"] == {"namespace": "team-a", "name": "shared"}
     assert new_repo["encryptionSecret"] == {"namespace": "team-a", "name": "orders-enc"}
     assert body(result.plan.changes[3])["data"] == {"RESTIC_PASSWORD": "cHc="}

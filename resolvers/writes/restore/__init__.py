@@ -21,6 +21,7 @@ from resolvers.writes.restore.new import (
     NewDatabasePlan,
     plan_create_database,
     plan_restore_to_new_database,
+    secrets_to_copy,
 )
 from resolvers.writes.restore.transfer import secrets_needed
 
@@ -39,5 +40,6 @@ __all__ = [
     "plan_data_restore",
     "plan_restore_to_new_database",
     "secrets_needed",
+    "secrets_to_copy",
     "session_name",
 ]

@@ -52,7 +52,7 @@ from resolvers.writes.restore.source import (
     latest_snapshot,
     named_snapshot,
 )
-from resolvers.writes.restore.transfer import transfer
+from resolvers.writes.restore.transfer import secrets_needed, transfer
 
 _SOURCE: tuple[str, ...] = ("source",)
 
@@ -516,3 +516,36 @@ def _base_version(store: Store, cluster: str, app: tuple[str, str, str]) -> str 
         if version:
             return version
     return None
+
+
+def secrets_to_copy(
+    store: Store,
+    source: RestoreSourceInput,
+    *,
+    default_cluster: str,
+    target_cluster: str | None,
+) -> list[tuple[str, str, str]]:
+    """(cluster, namespace, name) of the Secrets the mutation reads as the caller before
+    planning: the storage credentials and encryption Secrets of a snapshot in another
+    cluster than the new database's (``target_cluster``; None: the source's). Nothing
+    for a source in the same cluster, a point in time, or a source the planner refuses.
+    """
+    scratch = Plan()
+    which = given_source(source, scratch, field=_SOURCE)
+    if which is None or which == "pointInTime":
+        return []
+    source_cluster = _source_cluster(source, default_cluster)
+    if (target_cluster or source_cluster) == source_cluster:
+        return []
+    resolved = _resolve(
+        store,
+        source,
+        which=which,
+        default_cluster=default_cluster,
+        target=Target(cluster=target_cluster or source_cluster),
+        plan=scratch,
+        field_root=_SOURCE,
+    )
+    if resolved is None:
+        return []
+    return secrets_needed(store, cluster=resolved.cluster, repository=resolved.repository)
