@@ -306,7 +306,8 @@ def database_repositories(store: Store, *, cluster: str, app: AppKey) -> list[JS
     """Repositories holding a database's backups, also of a deleted one: by their
     ``spec.appRef``, or because a Snapshot of the database lives in them."""
     found: dict[tuple[str, str], JSONDict] = {}
-    for repo in store.list(cluster, REPOSITORIES):
+    # A Repository lives in its application's namespace.
+    for repo in store.list(cluster, REPOSITORIES, app[1]):
         if app in set(links.repository_app(repo)):
             found[(objects.namespace_of(repo) or "", objects.name_of(repo))] = repo
     for snap in database_snapshots(store, cluster=cluster, app=app):
@@ -320,8 +321,18 @@ def database_repositories(store: Store, *, cluster: str, app: AppKey) -> list[JS
 
 
 def database_snapshots(store: Store, *, cluster: str, app: AppKey) -> list[JSONDict]:
-    """The database's Snapshots, by their app-ref labels (never names), newest first."""
-    found = [s for s in store.list(cluster, SNAPSHOTS) if app in set(links.snapshot_app(s))]
+    """The database's Snapshots, by their app-ref labels (never names), newest first.
+
+    They live with their Repository in the database's namespace, so only that namespace
+    is read; the read model joins through its app index.
+    """
+    if isinstance(store, GraphStore):
+        items = store.graph.related(cluster, STORAGE, "Snapshot", "app", app)
+        found = [item.raw for item in items]
+    else:
+        found = [
+            s for s in store.list(cluster, SNAPSHOTS, app[1]) if app in set(links.snapshot_app(s))
+        ]
     return sorted(found, key=links.snapshot_order, reverse=True)
 
 
@@ -347,7 +358,7 @@ def find_app(store: Store, *, cluster: str, kind: str | None, namespace: str, na
     Snapshots name when the kind was not given."""
     if kind:
         return (kind, namespace, name)
-    for snap in store.list(cluster, SNAPSHOTS):
+    for snap in store.list(cluster, SNAPSHOTS, namespace):
         for key in links.snapshot_app(snap):
             k = cast(AppKey, key)
             if k[1:] == (namespace, name):

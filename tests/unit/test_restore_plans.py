@@ -748,3 +748,20 @@ def test_restore_to_new_from_latest_and_errors() -> None:
     assert codes(both.plan) == [("INVALID_INPUT", ("source",))]
     physical_15 = to_new(store, RestoreSourceInput(snapshot=ref("orders-phys")), version="15.6")
     assert codes(physical_15.plan) == [("SNAPSHOT_NOT_RESTORABLE", ("source", "snapshot"))]
+
+
+def test_a_snapshot_whose_data_the_target_addon_cannot_restore_has_no_restore_task() -> None:
+    store = restore_world()
+    store.put(
+        o.addon(
+            "postgres-addon",
+            ("logical-backup", "physical-backup", "manifest-backup"),
+            ("logical-backup-restore", "manifest-restore"),
+        )
+    )
+    result = data(store, RestoreSourceInput(snapshot=ref("orders-phys")))
+    assert codes(result.plan) == [("NO_RESTORE_TASK", ("source", "snapshot"))]
+    assert "postgres-addon" in result.plan.errors[0].message
+    new = create(store, init_from=RestoreSourceInput(snapshot=ref("orders-phys")))
+    assert codes(new.plan) == [("NO_RESTORE_TASK", ("initFrom", "snapshot"))]
+    assert new.plan.changes == []
