@@ -765,3 +765,14 @@ def test_a_snapshot_whose_data_the_target_addon_cannot_restore_has_no_restore_ta
     new = create(store, init_from=RestoreSourceInput(snapshot=ref("orders-phys")))
     assert codes(new.plan) == [("NO_RESTORE_TASK", ("initFrom", "snapshot"))]
     assert new.plan.changes == []
+
+
+def test_a_backup_of_another_kind_is_not_restorable_into_the_database() -> None:
+    store = restore_world()
+    cache = store.get(CLUSTER, database_resource("Redis"), "team-a", "cache")
+    assert cache is not None
+    repo = store.put(o.repository(cache, "cache-daily", storage=("backup-admin", "shared")))
+    store.put(snap("cache-dump", repo, taken=T, parts={"dump": component()}, version="7.2"))
+    result = data(store, RestoreSourceInput(snapshot=ref("cache-dump")))
+    assert codes(result.plan) == [("SNAPSHOT_NOT_RESTORABLE", ("source", "snapshot"))]
+    assert "backup of a Redis" in result.plan.errors[0].message

@@ -335,13 +335,6 @@ def plan_create_database(
             )
             if resolved is None:
                 return _refused(result)
-            if resolved.app[0] and resolved.app[0] != inp.kind:
-                plan.refuse(
-                    "INVALID_INPUT",
-                    f"{resolved.label} is a backup of a {resolved.app[0]}, not a {inp.kind}.",
-                    field=("kind",),
-                )
-                return _refused(result)
             copy_from = resolved.cluster if resolved.cluster != cluster else None
     _finish(
         store,

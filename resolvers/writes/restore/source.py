@@ -109,6 +109,13 @@ def _judged(
     target: Target,
     method: str | None = None,
 ) -> Verdict:
+    kind = restores.app_of(snapshot)[0]
+    if target.kind and kind and kind != target.kind:
+        return Verdict(
+            code="SNAPSHOT_NOT_RESTORABLE",
+            reason=f"{restores.snapshot_label(snapshot)} is a backup of a {kind}; it cannot "
+            f"be restored into a {target.kind}.",
+        )
     verdict = restores.judge(snapshot, addon=target_addon(store, target, snapshot), method=method)
     source_version = restores.snapshot_version(snapshot)
     if verdict.restorable and source_version and target.version:
