@@ -289,6 +289,7 @@ def _refused(result: NewDatabasePlan) -> NewDatabasePlan:
     result.plan.changes.clear()
     result.database = None
     result.restore_session = None
+    result.snapshot = None
     return result
 
 
