@@ -19,7 +19,7 @@ from resolvers import restores
 from resolvers.writes.backup import EnableBackupInput, plan_enable_backup
 from resolvers.writes.backup.common import database_resource
 from resolvers.writes.backup.inputs import ObjectRefInput
-from resolvers.writes.plan import Change, JSONDict, Plan, Store, WarningCode
+from resolvers.writes.plan import Change, JSONDict, Plan, Store
 from resolvers.writes.restore.data import (
     MANIFEST_OPTION_KEYS,
     SessionSpec,
@@ -55,9 +55,6 @@ from resolvers.writes.restore.source import (
 from resolvers.writes.restore.transfer import secrets_needed, transfer
 
 _SOURCE: tuple[str, ...] = ("source",)
-
-# No contract warning code says "the auth Secret is not restored"; the lead decides.
-NO_MANIFEST_WARNING: WarningCode = "WAITING_FOR_DEPENDENCY"
 
 
 @dataclass
@@ -158,12 +155,14 @@ def _fill_from_snapshot(
                 "initScript": False,
             }
         }
-    else:
-        plan.warn(
-            NO_MANIFEST_WARNING,
-            f"{resolved.label} holds no manifest that can be restored here, so the source's "
-            f"auth Secret does not come back: KubeDB makes a new one for {shape.name}, and "
-            "the restored users keep their old passwords.",
+    # No warning code of the contract says "the auth Secret is not restored": the step
+    # that restores the data says it in its summary instead.
+    note = ""
+    if options is None:
+        note = (
+            f" {resolved.label} holds no manifest that can be restored here, so the source's "
+            f"auth Secret does not come back: KubeDB makes a new one for {shape.name} (users "
+            "restored from the dump keep their passwords)."
         )
     name = session_name(shape.name, now)
     body = database_body(shape, init={"waitForInitialRestore": True}, auth_secret=auth)
@@ -187,7 +186,7 @@ def _fill_from_snapshot(
             manifest_options=options,
         ),
         summary=f"Restore {resolved.label}{picked_text(resolved)} into the new "
-        f"{shape.kind} {shape.namespace}/{shape.name} with {', '.join(tasks)}.",
+        f"{shape.kind} {shape.namespace}/{shape.name} with {', '.join(tasks)}.{note}",
     )
     return body, session
 
