@@ -10,7 +10,9 @@ from typing import Annotated
 
 import strawberry
 
+from core.errors import InvalidInput
 from core.ids import decode_id
+from resolvers import restores
 from resolvers.reads import lists, offers
 from schema.archivers import ArchiverPolicy
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
@@ -51,6 +53,7 @@ from schema.linked import (
 )
 from schema.policies import BackupMethodInfo, BackupPolicy
 from schema.registry import wrap
+from schema.restore_options import RestoreOptions
 from schema.storage import BackupStorage, RetentionPolicy
 
 # The write contract words the cluster argument of the fields it adds more briefly, and
@@ -243,3 +246,46 @@ class Query:
             graph_of(info), cluster=given(cluster), namespace=namespace
         )
         return [HookTemplate.from_item(h) for h in found]
+
+    @strawberry.field(
+        description=(
+            "What a database (also a deleted one, by reference) or a repository can be "
+            "restored from; give one."
+        )
+    )
+    def restore_options(
+        self,
+        info: Info,
+        database: Annotated[
+            ObjectRefInput | None, strawberry.argument(description="The database.")
+        ] = strawberry.UNSET,
+        repository: Annotated[
+            ObjectRefInput | None, strawberry.argument(description="Or a repository.")
+        ] = strawberry.UNSET,
+    ) -> RestoreOptions:
+        graph = graph_of(info)
+        db = None if database is strawberry.UNSET else database
+        repo = None if repository is strawberry.UNSET else repository
+        if (db is None) == (repo is None):
+            raise InvalidInput("give exactly one of database and repository")
+        ref = db if db is not None else repo
+        if ref is None:  # for the type checker: one of the two is given
+            raise InvalidInput("give exactly one of database and repository")
+        named = offers.clusters(graph, ref.cluster)
+        if len(named) != 1:
+            raise InvalidInput(
+                f"several clusters are configured ({', '.join(named)}): name the cluster",
+                extensions={"argument": "cluster"},
+            )
+        cluster = named[0]
+        # Read as the viewer: only what they may see is offered (GraphStore filters).
+        store = restores.GraphStore(graph)
+        if db is not None:
+            data = restores.database_restore_options(
+                store, cluster=cluster, kind=db.kind, namespace=db.namespace, name=db.name
+            )
+        else:
+            data = restores.repository_restore_options(
+                store, cluster=cluster, namespace=ref.namespace, name=ref.name
+            )
+        return RestoreOptions.of(data)

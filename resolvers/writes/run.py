@@ -22,7 +22,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from apis.resources import ResourceType, watched
 from core.identity import Viewer
@@ -36,7 +36,14 @@ from resolvers.writes.store import CacheStore
 # eventual; a watch event normally arrives within milliseconds).
 READ_YOUR_WRITES_SECONDS = 3.0
 
-Planned = Plan | PlanWithImpact
+class HasPlan(Protocol):
+    """A planner's answer that carries more than its plan (impact, names, ...)."""
+
+    @property
+    def plan(self) -> Plan: ...
+
+
+Planned = Plan | HasPlan
 
 
 @dataclass
@@ -135,9 +142,8 @@ async def run_mutation(
         if replayed is not None:
             return Result(replayed, chosen)
     planned = planner(chosen)
-    plan, impact = (
-        (planned.plan, planned.impact) if isinstance(planned, PlanWithImpact) else (planned, None)
-    )
+    plan = planned if isinstance(planned, Plan) else planned.plan
+    impact = planned.impact if isinstance(planned, PlanWithImpact) else None
     outcome = await services.writer.run(
         plan,
         caller=caller,
