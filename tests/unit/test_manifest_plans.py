@@ -180,7 +180,7 @@ def test_a_kind_the_cluster_does_not_serve_waits_for_its_definition() -> None:
 
 
 def test_another_kind_or_a_document_without_a_name_fails_and_nothing_is_planned() -> None:
-    docs = bundle()
+    docs: list[Any] = bundle()
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
     nameless = {"apiVersion": "kubedb.com/v1", "kind": "Postgres", "metadata": {}}
     docs[2:2] = [deployment]

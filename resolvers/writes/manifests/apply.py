@@ -36,6 +36,7 @@ from resolvers.writes.manifests.planner import (
     plan_manifests,
 )
 from resolvers.writes.plan import Change, JSONDict, Plan, Store, UserError
+from resolvers.writes.redact import redacted_plan
 from resolvers.writes.refusals import describe
 
 # Rounds in a row that only switch CREATE to PATCH: more means the cluster keeps
@@ -61,8 +62,8 @@ Progress = Callable[[ManifestResult], None]
 
 @dataclass
 class ManifestOutcome:
-    """The call's answer: every change made (or planned, on a dry run), the warnings and
-    user errors of the last round, and one result per document."""
+    """The call's answer: every change made (or planned, on a dry run), Secret values
+    redacted; the warnings and user errors of the last round; one result per document."""
 
     plan: Plan
     results: list[ManifestResult]
@@ -85,7 +86,7 @@ async def apply_manifests(
     s = settings or ManifestSettings()
     bounds = check_bounds(documents, wait_seconds=wait_seconds, settings=s)
     if bounds.refused:
-        return ManifestOutcome(bounds, [])
+        return ManifestOutcome(bounds, [])  # no changes: nothing to redact
     deadline = clock() + wait_seconds
     present: dict[ObjectKey, JSONDict] = {}
     done: set[int] = set()  # documents stored by an earlier round
@@ -142,7 +143,7 @@ async def apply_manifests(
             break
         await sleep(s.poll_interval)
     made.warnings = list(mp.plan.warnings)
-    return ManifestOutcome(made, mp.results, objects_out)
+    return ManifestOutcome(redacted_plan(made), mp.results, objects_out)
 
 
 def _report(
@@ -225,4 +226,4 @@ async def _undo(
     seen = {(c.kind, c.namespace, c.name) for c in made.changes}
     rest = [c for c in mp.plan.changes if (c.kind, c.namespace, c.name) not in seen]
     plan = Plan(made.changes + rest, list(mp.plan.warnings), list(mp.plan.errors))
-    return ManifestOutcome(plan, mp.results)
+    return ManifestOutcome(redacted_plan(plan), mp.results)
