@@ -165,8 +165,13 @@ def _why(raw: Raw) -> str:
 # ----------------------------------------------------------------- read model
 
 
-def setup_status_of(graph: Graph, database: Item) -> SetupStatus:
-    """``setup_status`` over the read model (the gateway's cache)."""
+def setup_status_of(graph: Graph, database: Item, *, fresh: bool = False) -> SetupStatus:
+    """``setup_status`` over the read model (the gateway's cache). ``fresh``: recompute
+    the backup status even if this graph computed it before (a stream's graph lives
+    long, and the objects change under it)."""
+    if fresh:
+        key = ("backup", database.cluster, database.resource.kind, database.namespace)
+        graph.memo.pop((*key, database.name), None)
     backup = backup_status(graph, database)
     app = (database.resource.kind, database.namespace, database.name)
     restores = graph.related(database.cluster, CORE, "RestoreSession", "app", app)
@@ -233,9 +238,19 @@ def _targets(configurations: Iterable[Raw], cluster: str) -> Iterable[DatabaseKe
             yield (cluster, str(target["kind"]), ns, str(target["name"]))
 
 
+def database_key(item: Item) -> DatabaseKey:
+    return (item.cluster, item.resource.kind, item.namespace, item.name)
+
+
 class SetupStates:
-    """The last setup state sent per database, for one subscription: ``changed`` says
-    (previous, now) when a database's state differs from the last one sent."""
+    """The last setup state sent per database, for one subscription of database events.
+
+    The stream calls ``initial`` for each INITIAL event, ``database`` for each ADDED or
+    UPDATED database, ``deleted`` for a DELETED one, and ``related`` for a change of any
+    other object: it answers the databases whose setup state that change moved (their
+    BackupConfiguration became Ready, their storage appeared), each with the state sent
+    before and the state now, so that the stream sends them an UPDATED event too.
+    """
 
     def __init__(self) -> None:
         self._last: dict[DatabaseKey, SetupState] = {}
@@ -243,11 +258,39 @@ class SetupStates:
     def changed(
         self, key: DatabaseKey, state: SetupState
     ) -> tuple[SetupState | None, SetupState] | None:
+        """(before, now) if ``state`` differs from the last one sent, recording it."""
         before = self._last.get(key)
         if before == state:
             return None
         self._last[key] = state
         return before, state
 
-    def forget(self, key: DatabaseKey) -> None:
-        self._last.pop(key, None)
+    def initial(self, graph: Graph, item: Item) -> SetupState:
+        state = setup_status_of(graph, item, fresh=True).state
+        self._last[database_key(item)] = state
+        return state
+
+    def database(self, graph: Graph, item: Item) -> tuple[SetupState | None, SetupState]:
+        key = database_key(item)
+        before = self._last.get(key)
+        state = setup_status_of(graph, item, fresh=True).state
+        self._last[key] = state
+        return before, state
+
+    def deleted(self, key: DatabaseKey) -> SetupState | None:
+        return self._last.pop(key, None)
+
+    def related(
+        self, graph: Graph, cluster: str, raw: Raw
+    ) -> list[tuple[Item, SetupState | None, SetupState]]:
+        if objects.text_at(raw, "apiVersion").rpartition("/")[0] == KUBEDB:
+            return []  # the database's own change: ``database``
+        out: list[tuple[Item, SetupState | None, SetupState]] = []
+        for key in affected_databases(cluster, raw, graph):
+            item = graph.database(*key)
+            if item is None:
+                continue
+            moved = self.changed(key, setup_status_of(graph, item, fresh=True).state)
+            if moved is not None:
+                out.append((item, *moved))
+        return out

@@ -12,10 +12,12 @@ and plans again. ``store`` gives the store of each round (the gateway: its cache
   or ``wait_seconds`` are up. A stored WAITING document is not written again: KubeStash
   and KubeDB complete it; the round only looks whether what it needs appeared.
 
-If a round is refused, the call stops with the refusals as FAILED results. When it is
-the round after a deferred one, the Namespaces the call created are deleted again, so
-that a refused bundle leaves nothing behind (Kubernetes deletes a Namespace in the
-background: a retry at once may find it still terminating).
+If a round is refused, the call stops with the refusals as FAILED results. When the
+call had stored only the Namespaces the bundle creates (the round after a deferred
+one), they are deleted again, so that a refused bundle leaves nothing behind (Kubernetes
+deletes a Namespace in the background: a retry at once may find it still terminating).
+A document refused in a later waiting round (its kind appeared only then) is FAILED
+while what earlier rounds stored stays: those rounds had passed their checks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from apis import objects
+from apis.resources import NAMESPACES
 from resolvers.writes.manifests.documents import ObjectKey
 from resolvers.writes.manifests.planner import (
     ManifestPlan,
@@ -126,7 +129,7 @@ async def apply_manifests(
                 made.add(change)
                 if not dry_run:
                     done.add(index)
-                    if change.action == "CREATE" and change.resource.group == "":
+                    if change.action == "CREATE" and change.resource == NAMESPACES:
                         created.append(change)
             for obj in outcome.objects:
                 key = _key_of(obj, cluster)
@@ -207,8 +210,10 @@ def _failed(
 async def _undo(
     mp: ManifestPlan, made: Plan, created: list[Change], *, apply: ApplyRound, round_no: int
 ) -> ManifestOutcome:
-    """The refused call's answer, after deleting the Namespaces it created."""
-    if created:
+    """The refused call's answer, after deleting the Namespaces it created if they are
+    all it stored (then nothing else is in them, and the call leaves nothing behind)."""
+    only_namespaces = all(c.action == "CREATE" and c.resource == NAMESPACES for c in made.changes)
+    if created and only_namespaces:
         deletes = [
             Change(
                 "DELETE",
