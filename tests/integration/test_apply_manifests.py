@@ -30,6 +30,8 @@ pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Viewer("admin", ("system:masters", "system:authenticated"), "admin-uid")
+ALICE = Viewer("alice", ("team-a-developers", "system:authenticated"), "alice-uid")
+BOB = Viewer("bob", ("team-b-viewers", "system:authenticated"), "bob-uid")
 ORDERS = 24
 SEED = 20261202
 # What the store of each round holds: listed from the API server as admin.
@@ -98,10 +100,13 @@ class Pipeline:
     """An applyManifests call wired as the gateway wires it: the engine as admin, a
     store read from the cluster for every round."""
 
-    def __init__(self, sandbox: Sandbox, admin: httpx.AsyncClient, writer: Writer) -> None:
+    def __init__(
+        self, sandbox: Sandbox, admin: httpx.AsyncClient, writer: Writer, caller: Viewer = ADMIN
+    ) -> None:
         self.cluster = sandbox.clusters[0].name
         self.admin = admin
         self.writer = writer
+        self.caller = caller
 
     async def store(self) -> MemoryStore:
         store = MemoryStore()
@@ -120,7 +125,7 @@ class Pipeline:
     async def apply(self, plan: Plan, round_no: int, *, dry_run: bool = False) -> Outcome:
         return await self.writer.run(
             plan,
-            caller=ADMIN,
+            caller=self.caller,
             mutation="applyManifests",
             input_digest=input_digest("applyManifests", {"round": round_no}),
             dry_run=dry_run,
@@ -284,3 +289,28 @@ async def test_a_dry_run_changes_nothing(pipeline: Pipeline, admin: httpx.AsyncC
     assert states(outcome)["Postgres app-db"] == "WAITING"
     r = await admin.get(f"/api/v1/namespaces/{ns}")
     assert r.status_code == 404
+
+
+async def test_what_the_caller_may_not_do_fails_and_nothing_is_applied(
+    sandbox: Sandbox, admin: httpx.AsyncClient, writer: Writer
+) -> None:
+    # alice edits team-a but may not change the Namespace itself.
+    alice = Pipeline(sandbox, admin, writer, caller=ALICE)
+    docs = bundle("team-a")
+    index = next(i for i, d in enumerate(docs) if d["kind"] == "Namespace")
+    outcome = await alice.run(docs)
+    assert [(e.code, e.field) for e in outcome.plan.errors] == [
+        ("FORBIDDEN", ("documents", str(index)))
+    ]
+    assert outcome.results[index].state == "FAILED"
+    r = await admin.get(PATHS["Postgres"].format(ns="team-a", name="app-db"))
+    assert r.status_code == 404
+    # bob only reads team-b: every document is refused, one user error each.
+    bob = Pipeline(sandbox, admin, writer, caller=BOB)
+    docs = [d for d in bundle("team-b") if d["kind"] != "Namespace"]
+    refused = await bob.run(docs)
+    assert {e.code for e in refused.plan.errors} == {"FORBIDDEN"}
+    assert sorted(e.field for e in refused.plan.errors if e.field) == sorted(
+        ("documents", str(i)) for i in range(len(docs))
+    )
+    assert {r.state for r in refused.results} == {"FAILED"}
