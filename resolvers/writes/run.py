@@ -165,6 +165,10 @@ async def _caught_up(store: CacheStore, outcome: Outcome) -> None:
         for o in outcome.objects
     }
     for change in outcome.plan.changes:
+        # What the cache does not watch (Secrets) it will never show: waiting for it
+        # would only add the whole bound to every call that writes one.
+        if not store.holds(change.cluster, change.resource):
+            continue
         if change.action == "DELETE":
             wanted.append((change.cluster, change.resource, change.namespace, change.name, None))
         elif change.action in ("CREATE", "PATCH"):
