@@ -208,6 +208,7 @@ async def seen(
     storages: Sequence[str] = (),
     retention: Sequence[str] = (),
     databases: Sequence[tuple[str, str]] = (),
+    backed_up: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Wait until the gateway's cache holds seeded objects (informers are eventual, and
     the planners read the cache)."""
@@ -224,12 +225,13 @@ async def seen(
             return False
         if not all(("retentionPolicies", namespace, r) in have for r in retention):
             return False
-        for kind, name in databases:
+        for kind, name in [*databases, *backed_up]:
             found = await gateway.query(
-                "query($r: ObjectRefInput!) { database(ref: $r) { name } }",
+                "query($r: ObjectRefInput!) { database(ref: $r) { name backup { enabled } } }",
                 {"r": ref(cluster, namespace, name, kind)},
             )
-            if found["data"]["database"] is None:
+            db = found["data"]["database"]
+            if db is None or ((kind, name) in backed_up and not db["backup"]["enabled"]):
                 return False
         return True
 

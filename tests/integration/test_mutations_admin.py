@@ -205,7 +205,8 @@ async def test_create_makes_the_object_and_answers_it(
         env.ns,
         name,
     )
-    assert shown["id"] and shown["uid"]
+    assert shown["id"]
+    assert shown["uid"]
     assert {c["action"] for c in payload["plan"]} == {"CREATE"}
     assert [c["kind"] for c in payload["plan"]][-1] == kind
     for change in payload["plan"]:
