@@ -9,7 +9,7 @@ own credential-bearing calls, also checks whatever the suite answered before it)
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -21,6 +21,22 @@ from tests.helpers import Gateway, eventually, kube_http
 RECORDED: list[str] = []
 
 CLUSTERS = (0, 1)
+
+# Credential values the mutation tests send; no answer may ever hold one (or its base64).
+ACCESS_KEY_ID = "AKIAMTESTQ7ZX3KEYID"
+SECRET_ACCESS_KEY = "mtest-secret-access-key-7c2e9a1f"
+ROTATED_ACCESS_KEY_ID = "AKIAMTESTROTATEDR4Y"
+ROTATED_SECRET_ACCESS_KEY = "mtest-rotated-secret-key-91d04b"
+PASSWORD = "mtest-encryption-password-4b8d"
+POLICY_PASSWORD = "mtest-policy-password-2f9c6e"
+CREDENTIALS = (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    ROTATED_ACCESS_KEY_ID,
+    ROTATED_SECRET_ACCESS_KEY,
+    PASSWORD,
+    POLICY_PASSWORD,
+)
 
 CORE = "/apis/core.kubestash.com/v1alpha1/namespaces/{ns}/"
 STORAGE = "/apis/storage.kubestash.com/v1alpha1/namespaces/{ns}/"
@@ -129,6 +145,14 @@ class Mutations:
         assert not body.get("errors"), body["errors"]
         payload: dict[str, Any] = body["data"][mutation]
         return payload
+
+
+async def recording(gateway: Gateway) -> AsyncIterator[Mutations]:
+    """A module's Mutations; when the module ends, none of its answers (refusals and dry
+    runs included) holds a credential value."""
+    calls = Mutations(gateway)
+    yield calls
+    assert leaked(calls.bodies, CREDENTIALS) == []
 
 
 def codes(payload: dict[str, Any]) -> list[str]:

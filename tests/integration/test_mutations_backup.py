@@ -21,11 +21,13 @@ from sandbox.controlplane import Sandbox
 from tests.helpers import Gateway, eventually, kube_http, seed
 from tests.mutations import (
     CLUSTERS,
+    PASSWORD,
+    POLICY_PASSWORD,
     Mutations,
-    leaked,
     listing,
     planned,
     read,
+    recording,
     ref,
     refused,
     seen,
@@ -34,8 +36,6 @@ from tests.mutations import (
 
 pytestmark = pytest.mark.sandbox
 
-PASSWORD = "backup-test-encryption-pw-2f9"
-POLICY_PASSWORD = "backup-test-policy-pw-8e1"
 KINDS = ("BackupConfiguration", "BackupSession", "Secret", "Postgres", "Repository")
 PG = "Postgres"
 
@@ -67,9 +67,8 @@ class Env:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def m(gateway: Gateway) -> AsyncIterator[Mutations]:
-    calls = Mutations(gateway)
-    yield calls
-    assert leaked(calls.bodies, (PASSWORD, POLICY_PASSWORD)) == []
+    async for calls in recording(gateway):
+        yield calls
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
