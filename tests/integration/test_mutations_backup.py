@@ -60,6 +60,12 @@ class Env:
     def policy(self) -> str:
         return f"pol-{self.mark}"
 
+    @property
+    def long_db(self) -> str:
+        """A database whose name is valid (250 characters) but too long for the
+        configuration named after it."""
+        return f"long-{self.mark}-" + "x" * (250 - 6 - len(self.mark))
+
     def db(self, role: str) -> str:
         """Module databases: idle (no backup), on (backup set up), halted, and team-b's."""
         return f"{role}-{self.mark}"
@@ -103,6 +109,7 @@ async def env(sandbox: Sandbox, gateway: Gateway, m: Mutations) -> Env:
                     scope="Same",
                 ),
                 o.database(PG, env.db("idle"), "team-a"),
+                o.database(PG, env.long_db, "team-a"),
                 on,
                 o.backup_configuration(
                     f"{env.db('on')}-backup",
@@ -136,7 +143,7 @@ async def env(sandbox: Sandbox, gateway: Gateway, m: Mutations) -> Env:
             namespace="team-a",
             storages=[env.storage],
             retention=[env.retention],
-            databases=[(PG, env.db("idle"))],
+            databases=[(PG, env.db("idle")), (PG, env.long_db)],
             backed_up=[(PG, env.db("on")), (PG, env.db("halted"))],
         )
         await seen(
@@ -372,6 +379,68 @@ async def test_a_backup_refusal_is_typed_and_changes_nothing(
     if field is not None:
         assert error["field"][: len(field)] == field, error
     assert await state(sandbox, 0) == before
+
+
+async def test_the_api_servers_validation_refusal_is_invalid_input_with_its_field(
+    sandbox: Sandbox, env: Env, m: Mutations
+) -> None:
+    # The planner names the configuration <db>-backup; for a 250-character database name
+    # that is too long, and the API server's check as alice refuses it with the field.
+    before = await state(sandbox, 0)
+    payload = await m(
+        "enableBackup",
+        {"database": db_ref(env, 0, env.long_db), "backup": own(env, 0)},
+        user="alice",
+    )
+    error = refused(payload, "INVALID_INPUT")
+    assert error["field"] == ["metadata", "name"], error
+    assert payload["configuration"] is None
+    assert payload["impact"] is None
+    assert await state(sandbox, 0) == before
+
+
+async def test_continuous_backup_takes_an_archiver_policy(
+    sandbox: Sandbox, gateway: Gateway, env: Env, m: Mutations
+) -> None:
+    name = f"pg-{os.urandom(3).hex()}"
+    labels = {"archive": name}
+    await seed(sandbox, [o.database(PG, name, "team-a", labels=labels)])
+    await seen(gateway, cluster=env.cluster(0), namespace="team-a", databases=[(PG, name)])
+    c = env.cluster(0)
+    archiver = succeeded(
+        await m(
+            "createArchiverPolicy",
+            {
+                "cluster": c,
+                "namespace": "team-a",
+                "name": f"arc-{name}",
+                "databaseKind": PG,
+                "storage": ref(c, "team-a", env.storage),
+                "retentionPolicy": ref(c, "team-a", env.retention),
+                "encryption": {"password": POLICY_PASSWORD},
+                "fullBackupSchedule": "0 1 * * *",
+                "databaseSelector": {"matchLabels": labels},
+            },
+        )
+    )["archiverPolicy"]
+    setup = {"methods": ["CONTINUOUS"], "archiverPolicy": ref(c, "team-a", archiver["name"])}
+    inp = {"database": db_ref(env, 0, name), "backup": setup}
+
+    # With a policy as well it is refused: the archiver brings its own backups.
+    before = await state(sandbox, 0)
+    mixed = {**inp, "backup": {**setup, "policy": ref(c, "team-a", env.policy)}}
+    refused(await m("enableBackup", mixed, user="alice"), "METHOD_NOT_AVAILABLE")
+    dry = succeeded(await m("enableBackup", {**inp, "dryRun": True}, user="alice"))
+    assert planned(dry) == [("PATCH", PG, name)]
+    assert await state(sandbox, 0) == before
+
+    payload = succeeded(await m("enableBackup", inp, user="alice"))
+    assert "DATABASE_UNAVAILABLE_DURING_SETUP" in [w["code"] for w in payload["warnings"]]
+    assert payload["impact"]["unavailableDuringSetup"] is True
+    assert payload["database"]["name"] == name
+    stored = await read(sandbox, cluster=0, kind=PG, namespace="team-a", name=name)
+    assert stored is not None
+    assert stored["spec"]["archiver"]["ref"] == {"namespace": "team-a", "name": archiver["name"]}
 
 
 # ------------------------------------------------------------------- the lifecycle
