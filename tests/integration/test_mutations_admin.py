@@ -524,18 +524,27 @@ async def test_a_retried_update_is_not_applied_twice(
 
 
 @pytest.mark.parametrize("cluster", CLUSTERS)
-async def test_alice_edits_policy_objects_in_team_a_only(
+async def test_alice_makes_every_policy_object_in_team_a_and_nowhere_else(
     sandbox: Sandbox, env: Env, m: Mutations, cluster: int, unique: str
 ) -> None:
-    c = env.cluster(cluster)
-    name = f"al-{unique}"
-    made = succeeded(
-        await m("createRetentionPolicy", retention_input(c, "team-a", name), user="alice")
-    )
-    assert made["retentionPolicy"]["name"] == name
-    assert await read(
-        sandbox, cluster=cluster, kind="RetentionPolicy", namespace="team-a", name=name
-    )
+    c = env.cluster(cluster)  # env also brings the Postgres addon the policies need
+    name, archived = f"al-{unique}", f"ar-{unique}"
+    made: dict[str, Any] = {}
+    for mutation, (build, field, kind) in CREATES.items():
+        # A BackupPolicy and an ArchiverPolicy of one name would both write the Secret
+        # <name>-encryption (TARGET_EXISTS); the archiver gets a name of its own.
+        inp = build(c, "team-a", archived if mutation == "createArchiverPolicy" else name)
+        if "storage" in inp:
+            inp["storage"] = ref(c, "team-a", name)  # the storage she made first
+            inp["retentionPolicy"] = ref(c, "team-a", name)
+        made[mutation] = succeeded(await m(mutation, inp, user="alice"))[field]
+        assert made[mutation]["name"] == inp["name"]
+        stored = await read(
+            sandbox, cluster=cluster, kind=kind, namespace="team-a", name=inp["name"]
+        )
+        assert stored is not None
+        assert stored["metadata"]["uid"] == made[mutation]["uid"]
+
     changed = succeeded(
         await m(
             "updateRetentionPolicy",
@@ -545,28 +554,38 @@ async def test_alice_edits_policy_objects_in_team_a_only(
     )
     assert changed["retentionPolicy"]["maxRetentionPeriod"] == "1y"
 
-    before = await listing(sandbox, cluster=cluster, namespaces=["team-a", "team-b", "kubedb"])
+    places = ["team-a", "team-b", "kubedb"]
+    before = await listing(sandbox, cluster=cluster, namespaces=places)
     # team-b: she has no rights there at all; kubedb: the admins' namespace.
-    forbidden = await m("createRetentionPolicy", retention_input(c, "team-b", name), user="alice")
-    assert "alice" in refused(forbidden, "FORBIDDEN")["message"]
-    storage = await m("createBackupStorage", storage_input(c, "kubedb", name), user="alice")
-    refused(storage, "FORBIDDEN")
-    assert storage["backupStorage"] is None
-    assert await listing(sandbox, cluster=cluster, namespaces=["team-a", "team-b", "kubedb"]) == (
-        before
-    )
+    for ns in ("team-b", "kubedb"):
+        for mutation, (build, field, _) in CREATES.items():
+            inp = build(c, ns, name)
+            if "storage" in inp:
+                inp["storage"] = ref(c, ns, name)
+                inp["retentionPolicy"] = ref(c, ns, name)
+            payload = await m(mutation, inp, user="alice")
+            assert payload[field] is None
+            if mutation in ("createBackupStorage", "createRetentionPolicy", "createHookTemplate"):
+                # Nothing the planner could refuse first: the API server's check as alice.
+                assert "alice" in refused(payload, "FORBIDDEN")["message"]
+            else:
+                assert payload["userErrors"], payload
+    assert await listing(sandbox, cluster=cluster, namespaces=places) == before
 
-    deleted = succeeded(
-        await m(
-            "deletePolicyObject",
-            {"kind": "RETENTION_POLICY", "object": ref(c, "team-a", name)},
-            user="alice",
+    for kind, target in (
+        ("ARCHIVER_POLICY", archived),
+        ("BACKUP_POLICY", name),
+        ("HOOK_TEMPLATE", name),
+    ):
+        deleted = succeeded(
+            await m(
+                "deletePolicyObject",
+                {"kind": kind, "object": ref(c, "team-a", target)},
+                user="alice",
+            )
         )
-    )
-    assert deleted["deletedId"] == made["retentionPolicy"]["id"]
-    gone = await read(
-        sandbox, cluster=cluster, kind="RetentionPolicy", namespace="team-a", name=name
-    )
+        assert deleted["deletedId"]
+    gone = await read(sandbox, cluster=cluster, kind="HookTemplate", namespace="team-a", name=name)
     assert gone is None
 
 
