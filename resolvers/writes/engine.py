@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apis.resources import CONFIG_MAPS
+from apis.resources import CONFIG_MAPS, ResourceType
 from auth.audit import AuditLog
 from core.identity import Viewer
 from kube.client import ApiError, KubeClient, KubeError
@@ -160,6 +160,22 @@ class Writer:
             out.round_trips = wire.round_trips
             self._record(out, caller=caller, mutation=mutation, dry_run=dry_run, rid=request_id)
         return out
+
+    async def read_as_caller(
+        self, *, cluster: str, caller: Viewer, resource: ResourceType, namespace: str, name: str
+    ) -> JSONDict | UserError:
+        """One object read *as the caller* (for what a plan must carry that the gateway
+        itself may not read, such as a Secret to copy across clusters). Its values are
+        never logged; a refusal is the user error the caller would get."""
+        path = resource.path(namespace=namespace, name=name)
+        change = Change("NONE", cluster, resource, namespace, name, f"Read {name}")
+        wire = self._wire(Plan(changes=[change]), caller)
+        try:
+            return await wire.as_caller(
+                cluster, "GET", path, timeout=self._settings.check_timeout
+            )
+        except KubeError as exc:
+            return refusal(exc, change)
 
     async def replay(
         self,

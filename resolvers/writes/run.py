@@ -22,9 +22,9 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from apis.resources import ResourceType
+from apis.resources import ResourceType, watched
 from core.identity import Viewer
 from resolvers.writes.backup.common import BackupImpact, PlanWithImpact
 from resolvers.writes.engine import Outcome, Writer
@@ -36,7 +36,14 @@ from resolvers.writes.store import CacheStore
 # eventual; a watch event normally arrives within milliseconds).
 READ_YOUR_WRITES_SECONDS = 3.0
 
-Planned = Plan | PlanWithImpact
+class HasPlan(Protocol):
+    """A planner's answer that carries more than its plan (impact, names, ...)."""
+
+    @property
+    def plan(self) -> Plan: ...
+
+
+Planned = Plan | HasPlan
 
 
 @dataclass
@@ -135,9 +142,8 @@ async def run_mutation(
         if replayed is not None:
             return Result(replayed, chosen)
     planned = planner(chosen)
-    plan, impact = (
-        (planned.plan, planned.impact) if isinstance(planned, PlanWithImpact) else (planned, None)
-    )
+    plan = planned if isinstance(planned, Plan) else planned.plan
+    impact = planned.impact if isinstance(planned, PlanWithImpact) else None
     outcome = await services.writer.run(
         plan,
         caller=caller,
@@ -165,10 +171,8 @@ async def _caught_up(store: CacheStore, outcome: Outcome) -> None:
         for o in outcome.objects
     }
     for change in outcome.plan.changes:
-        # What the cache does not watch (Secrets) it will never show: waiting for it
-        # would only add the whole bound to every call that writes one.
-        if not store.holds(change.cluster, change.resource):
-            continue
+        if not watched(change.resource.group, change.resource.kind):
+            continue  # not in the cache (Secrets, Services): nothing to wait for
         if change.action == "DELETE":
             wanted.append((change.cluster, change.resource, change.namespace, change.name, None))
         elif change.action in ("CREATE", "PATCH"):

@@ -31,11 +31,6 @@ class CacheStore:
             return handle.crds
         return handle.informer(resource.group, resource.kind)
 
-    def holds(self, cluster: str, resource: ResourceType) -> bool:
-        """Whether the cache watches ``resource`` in ``cluster`` (Secrets, for one, it
-        never does)."""
-        return self._informer(cluster, resource) is not None
-
     def get(
         self, cluster: str, resource: ResourceType, namespace: str | None, name: str
     ) -> JSONDict | None:

@@ -7,14 +7,15 @@ answers with; the pipeline itself is ``resolvers/writes/run.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from apis.resources import ResourceType, by_kind, database_kind
 from core.errors import GatewayError
 from resolvers.reads.graph import Item
+from resolvers.writes.engine import Outcome
 from resolvers.writes.plan import JSONDict, Plan, Store, UserError
-from resolvers.writes.run import Planned, Result, WriteServices, run_mutation
+from resolvers.writes.run import Planned, Result, WriteServices, resolve_cluster, run_mutation
 from schema.info import Info, graph_of
 from schema.mutations.convert import to_dataclass
 from schema.registry import wrap
@@ -42,6 +43,7 @@ async def call(
     with_now: bool = False,
     subject: tuple[Any, str, str | None] | None = None,
     subject_field: str = "database",
+    prepare: Callable[[str, Any], Awaitable[dict[str, Any] | UserError]] | None = None,
 ) -> Result:
     """Run ``mutation`` for the GraphQL input ``given`` (converted to ``target``).
 
@@ -49,11 +51,24 @@ async def call(
     or None for any kind of the group): the caller must be able to see it, else the
     answer is NOT_FOUND — the planners read the gateway's whole cache, and a caller who
     may not read an object must not learn from a refusal that it exists.
+
+    ``prepare(cluster, input)`` runs before planning, with I/O as the caller, for what a
+    pure planner needs and the cache cannot give (Secrets to copy, an access decision);
+    it returns extra keyword arguments for the planner, or the user error that stops the
+    call.
     """
     services = services_of(info)
     inp = to_dataclass(given, target)
     store: Store = services.store
     graph = graph_of(info)
+    given_refs = [getattr(r, "cluster", None) for r in refs if r is not None]
+    extra: dict[str, Any] = {}
+    if prepare is not None:
+        chosen = resolve_cluster(services.store.clusters(), given=cluster, refs=given_refs)
+        found = chosen if isinstance(chosen, UserError) else await prepare(chosen, inp)
+        if isinstance(found, UserError):
+            return Result(Outcome(Plan(errors=[found])), None, dry_run=bool(given.dry_run))
+        extra = found
 
     def plan(chosen: str) -> Planned:
         if subject is not None:
@@ -70,8 +85,8 @@ async def call(
                     ]
                 )
         if with_now:
-            return planner(inp, store=store, cluster=chosen, now=services.now())
-        return planner(inp, store=store, cluster=chosen)
+            return planner(inp, store=store, cluster=chosen, now=services.now(), **extra)
+        return planner(inp, store=store, cluster=chosen, **extra)
 
     context = info.context
     return await run_mutation(
@@ -81,7 +96,7 @@ async def call(
         planner=plan,
         caller=context.viewer,
         cluster=cluster,
-        refs=[getattr(r, "cluster", None) for r in refs if r is not None],
+        refs=given_refs,
         dry_run=bool(getattr(given, "dry_run", False)),
         idempotency_key=getattr(given, "idempotency_key", None) or None,
         request_id=context.request_id,
