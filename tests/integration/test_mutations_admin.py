@@ -18,7 +18,8 @@ import pytest_asyncio
 
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
-from tests.helpers import Gateway, ensure_namespace, kube_http, seed
+from sandbox.rbac import GATEWAY_USER
+from tests.helpers import Gateway, audited_creator, ensure_namespace, kube_http, seed
 from tests.mutations import (
     ACCESS_KEY_ID,
     CLUSTERS,
@@ -544,6 +545,17 @@ async def test_alice_makes_every_policy_object_in_team_a_and_nowhere_else(
         )
         assert stored is not None
         assert stored["metadata"]["uid"] == made[mutation]["uid"]
+
+    # Every create went to the API server as alice (the gateway impersonating her).
+    for plural in ("secrets", "backupstorages", "retentionpolicies", "hooktemplates"):
+        creator = await audited_creator(
+            sandbox,
+            cluster=cluster,
+            resource_plural=plural,
+            namespace="team-a",
+            name=f"{name}-credentials" if plural == "secrets" else name,
+        )
+        assert creator == (GATEWAY_USER, "alice")
 
     changed = succeeded(
         await m(

@@ -18,7 +18,8 @@ import pytest_asyncio
 
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
-from tests.helpers import Gateway, eventually, kube_http, seed
+from sandbox.rbac import GATEWAY_USER
+from tests.helpers import Gateway, audited_creator, eventually, kube_http, seed
 from tests.mutations import (
     CLUSTERS,
     PASSWORD,
@@ -588,6 +589,15 @@ async def test_trigger_backup_runs_as_the_caller(
     assert stored["metadata"]["uid"] == session["uid"]
     assert stored["spec"]["invoker"]["name"] == f"{name}-backup"
     assert {f["manager"] for f in stored["metadata"]["managedFields"]} == {"stashql"}
+    # The API server's audit log: created by the gateway's identity impersonating alice.
+    user, impersonated = await audited_creator(
+        sandbox,
+        cluster=cluster,
+        resource_plural="backupsessions",
+        namespace="team-a",
+        name=session["name"],
+    )
+    assert (user, impersonated) == (GATEWAY_USER, "alice")
 
     # The gateway's own identity may not create it: the session above was written as alice.
     body = {**stored["spec"]}
