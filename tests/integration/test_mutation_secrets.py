@@ -14,8 +14,10 @@ their own answers when they end (``tests.mutations.recording``).
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -54,6 +56,19 @@ ROTATED = {"accessKeyId": ROTATED_ACCESS_KEY_ID, "secretAccessKey": ROTATED_SECR
 async def m(gateway: Gateway) -> AsyncIterator[Mutations]:
     async for calls in recording(gateway):
         yield calls
+
+
+@pytest.fixture(autouse=True)
+def gateway_logs(caplog: pytest.LogCaptureFixture, m: Mutations) -> Iterator[None]:
+    """The gateway runs in this process: its log lines and its audit log (logger
+    stashql.audit) hold no credential either, and the audit log did record the calls."""
+    calls = len(m.bodies)
+    with caplog.at_level(logging.DEBUG, logger="stashql"):
+        yield
+    records = caplog.get_records("call")  # caplog.records would be the teardown's
+    assert leaked([caplog.handler.format(r) for r in records], CREDENTIALS) == []
+    if len(m.bodies) > calls:
+        assert any(r.name == "stashql.audit" for r in records)
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +227,13 @@ async def test_encryption_passwords_are_written_never_answered(
     refused(await m("enableBackup", enable, user="bob"), "NOT_FOUND")
 
 
-def test_no_answer_of_the_suite_holds_a_credential() -> None:
+def test_no_answer_of_the_suite_holds_a_credential(sandbox: Sandbox) -> None:
     # Runs last in this module: everything above, and every module before, is recorded.
     assert len(RECORDED) >= 20
     assert any("createBackupStorage" in body for body in RECORDED)
     assert leaked(RECORDED, CREDENTIALS) == []
+    # Nor the API servers' audit logs of those writes.
+    for cluster in range(len(sandbox.clusters)):
+        events = [json.dumps(e) for e in sandbox.audit_events(cluster)]
+        assert events
+        assert leaked(events, CREDENTIALS) == []
