@@ -81,8 +81,9 @@ class WriteSettings:
     check_timeout: float = 10.0
     apply_timeout: float = 15.0
     record_timeout: float = 5.0
-    # More changes than this in one call is refused as INVALID_INPUT.
-    max_changes: int = 50
+    # More changes than this in one call is refused as INVALID_INPUT: applyManifests
+    # takes up to 200 documents (ManifestSettings.max_documents), each one change.
+    max_changes: int = 200
 
 
 @dataclass
@@ -171,9 +172,7 @@ class Writer:
         change = Change("NONE", cluster, resource, namespace, name, f"Read {name}")
         wire = self._wire(Plan(changes=[change]), caller)
         try:
-            return await wire.as_caller(
-                cluster, "GET", path, timeout=self._settings.check_timeout
-            )
+            return await wire.as_caller(cluster, "GET", path, timeout=self._settings.check_timeout)
         except KubeError as exc:
             return refusal(exc, change)
 
