@@ -458,19 +458,18 @@ async def test_a_refusal_is_typed_and_changes_nothing(
     assert await listing(sandbox, cluster=0, namespaces=[env.ns]) == before
 
 
-async def test_the_api_servers_validation_refusal_is_invalid_input_with_its_field(
+async def test_a_name_with_no_room_for_its_secrets_is_refused_naming_the_input_field(
     sandbox: Sandbox, env: Env, m: Mutations, unique: str
 ) -> None:
-    # A 250-character name is a valid object name, so the planner passes it; the
-    # credentials Secret beside the storage would be named <name>-credentials, too long
-    # for any object. The API server's validation (the dry run as the caller) refuses
-    # it, naming the field, and the storage is not made either.
+    # A 250-character name is a valid object name, but the credentials Secret beside the
+    # storage would be named <name>-credentials, too long for any object: refused before
+    # anything is sent, pointing at the input's `name`, and nothing is made.
     name = f"{unique}-" + "n" * (249 - len(unique))
     before = await listing(sandbox, cluster=0, namespaces=[env.ns])
     payload = await m("createBackupStorage", storage_input(env.cluster(0), env.ns, name))
     error = refused(payload, "INVALID_INPUT")
-    assert error["field"] == ["metadata", "name"], error
-    assert "Secret" in error["message"]
+    assert error["field"] == ["name"], error
+    assert "Secrets" in error["message"]
     assert payload["backupStorage"] is None
     assert await listing(sandbox, cluster=0, namespaces=[env.ns]) == before
 
@@ -529,12 +528,12 @@ async def test_alice_makes_every_policy_object_in_team_a_and_nowhere_else(
     sandbox: Sandbox, env: Env, m: Mutations, cluster: int, unique: str
 ) -> None:
     c = env.cluster(cluster)  # env also brings the Postgres addon the policies need
-    name, archived = f"al-{unique}", f"ar-{unique}"
+    name = f"al-{unique}"
     made: dict[str, Any] = {}
     for mutation, (build, field, kind) in CREATES.items():
-        # A BackupPolicy and an ArchiverPolicy of one name would both write the Secret
-        # <name>-encryption (TARGET_EXISTS); the archiver gets a name of its own.
-        inp = build(c, "team-a", archived if mutation == "createArchiverPolicy" else name)
+        # A BackupPolicy and an ArchiverPolicy of one name live side by side: each writes
+        # its encryption Secret under a name of its own.
+        inp = build(c, "team-a", name)
         if "storage" in inp:
             inp["storage"] = ref(c, "team-a", name)  # the storage she made first
             inp["retentionPolicy"] = ref(c, "team-a", name)
@@ -585,7 +584,7 @@ async def test_alice_makes_every_policy_object_in_team_a_and_nowhere_else(
     assert await listing(sandbox, cluster=cluster, namespaces=places) == before
 
     for kind, target in (
-        ("ARCHIVER_POLICY", archived),
+        ("ARCHIVER_POLICY", name),
         ("BACKUP_POLICY", name),
         ("HOOK_TEMPLATE", name),
     ):
