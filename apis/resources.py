@@ -247,3 +247,4 @@ NAMESPACES = ResourceType(
 SECRETS = ResourceType(group="", version="v1", plural="secrets", kind="Secret")
 SERVICES = ResourceType(group="", version="v1", plural="services", kind="Service")
 LEASES = ResourceType(group="coordination.k8s.io", version="v1", plural="leases", kind="Lease")
+CONFIG_MAPS = ResourceType(group="", version="v1", plural="configmaps", kind="ConfigMap")
