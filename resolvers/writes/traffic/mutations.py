@@ -94,9 +94,12 @@ def waiting_workflow(workflows: list[Workflow]) -> Workflow | None:
         if w.phase == "AWAITING_RESUME":
             return w
     latest = workflows[0] if workflows else None
-    if latest is not None and latest.phase == "FAILED":
-        if any(latest.step(k).open for k in ("RESUME_BACKUPS", "RESUME_TRAFFIC")):
-            return latest
+    if (
+        latest is not None
+        and latest.phase == "FAILED"
+        and any(latest.step(k).open for k in ("RESUME_BACKUPS", "RESUME_TRAFFIC"))
+    ):
+        return latest
     return None
 
 

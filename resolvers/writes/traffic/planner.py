@@ -209,15 +209,19 @@ def resume_changes(db: Database, *, store: Store, cluster: str, plan: Plan) -> l
     service = primary_service(store, cluster, db)
     changes: list[Change] = []
     what = f"Service {db.namespace}/{db.name}"
-    if current is not None and current.selector is None and service is not None:
-        if record.is_paused_selector(record.service_selector(service)):
-            plan.refuse(
-                "INVALID_INPUT",
-                f"The selector {what} had before the pause is not recorded on {db.label}; "
-                "set the Service's spec.selector back by hand.",
-                field=("database",),
-            )
-            return []
+    if (
+        current is not None
+        and current.selector is None
+        and service is not None
+        and record.is_paused_selector(record.service_selector(service))
+    ):
+        plan.refuse(
+            "INVALID_INPUT",
+            f"The selector {what} had before the pause is not recorded on {db.label}; "
+            "set the Service's spec.selector back by hand.",
+            field=("database",),
+        )
+        return []
     if service is not None and current is not None and current.selector is not None:
         if record.service_selector(service) == current.selector:
             changes.append(
