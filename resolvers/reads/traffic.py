@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from apis import objects
+from apis.resources import SERVICES
+from watchers.cache import Cache
 
 PAUSED_AT = "stashql.io/traffic-paused-at"
 PAUSED_BY = "stashql.io/traffic-paused-by"
@@ -125,3 +127,15 @@ def traffic_view(database: Mapping[str, Any], service: Mapping[str, Any] | None)
         workflow=record.workflow,
         maintenance_service=record.maintenance_service,
     )
+
+
+def database_traffic(cache: Cache, cluster: str, database: Mapping[str, Any]) -> TrafficView:
+    """``Database.traffic`` of a database the viewer already sees. The Service is read
+    from the gateway's cache whatever the viewer's access to Services: only the state
+    derived from it is shown, never the Service itself."""
+    handle = cache.clusters.get(cluster)
+    informer = handle.informer(SERVICES.group, SERVICES.kind) if handle else None
+    service = None
+    if informer is not None:
+        service = informer.get(objects.namespace_of(database), objects.name_of(database))
+    return traffic_view(database, service)

@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apis import objects
+from apis.resources import CONFIG_MAPS, KUBEDB, database_kind
+from resolvers.reads.graph import Graph
+from watchers.cache import Cache, ClusterProblem
 
 STEP_KINDS = (
     "PAUSE_TRAFFIC",
@@ -402,3 +405,63 @@ def page(
 def _after(key: str, cursor: str) -> bool:
     # Newest first: a later item has a smaller (time, cluster, id) key.
     return tuple(key.split("|")) < tuple(cursor.split("|"))
+
+
+# ----------------------------------------------------------- with the cache
+
+
+def cached_workflows(cache: Cache, *, namespace: str = "stashql-system") -> list[Workflow]:
+    """Every cluster's workflow records the gateway's informers hold, newest first."""
+    found: list[Workflow] = []
+    for name, cluster in cache.clusters.items():
+        informer = cluster.informer(CONFIG_MAPS.group, CONFIG_MAPS.kind)
+        if informer is None:
+            continue
+        records = [r for r in informer.items() if objects.namespace_of(r) == namespace]
+        found.extend(workflows_of(records, cluster=name))
+    return sorted(found, key=cursor_of, reverse=True)
+
+
+def may_see(graph: Graph, w: Workflow) -> bool:
+    """Whether the viewer may see the workflow's database (deleted ones by namespace)."""
+    known = database_kind(w.database.kind)
+    plural = known.resource.plural if known is not None else f"{w.database.kind.lower()}s"
+    return graph.access.allows(w.cluster, KUBEDB, plural, w.database.namespace)
+
+
+@dataclass(frozen=True)
+class WorkflowPage:
+    nodes: list[Workflow]
+    has_next: bool
+    total: int
+    problems: list[ClusterProblem]
+
+
+def restore_workflows(
+    graph: Graph,
+    flt: WorkflowFilter | None,
+    *,
+    first: int | None,
+    after: str | None,
+    namespace: str = "stashql-system",
+) -> WorkflowPage:
+    """``restoreWorkflows``: the viewer's workflows passing the filter, newest first."""
+    found = matching(
+        cached_workflows(graph.cache, namespace=namespace), flt, visible=lambda w: may_see(graph, w)
+    )
+    nodes, more = page(found, first=first, after=after)
+    problems = []
+    for name, cluster in graph.cache.clusters.items():
+        if flt is not None and flt.clusters is not None and name not in flt.clusters:
+            continue
+        informer = cluster.informer(CONFIG_MAPS.group, CONFIG_MAPS.kind)
+        problem = cluster.problem([informer] if informer is not None else [])
+        if problem is not None:
+            problems.append(problem)
+    return WorkflowPage(nodes=nodes, has_next=more, total=len(found), problems=problems)
+
+
+def database_workflow(graph: Graph, cluster: str, db: DatabaseRef) -> Workflow | None:
+    """``Database.restoreWorkflow``: the running one, else the latest one."""
+    mine = [w for w in cached_workflows(graph.cache) if w.cluster == cluster]
+    return current_workflow(mine, db)

@@ -108,7 +108,8 @@ class WorkflowController:
             self._listeners[name] = listener
             self._tasks.append(loop.create_task(self._run(name), name=f"workflows-{name}"))
 
-    async def stop(self) -> None:
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop acting; ``release``: give the Leases up at once (else they expire)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -118,7 +119,10 @@ class WorkflowController:
         for name, listener in self._listeners.items():
             self._cache.clusters[name].remove_listener(listener)  # type: ignore[arg-type]
         self._listeners.clear()
-        await asyncio.gather(*(lease.release() for lease in self._leases.values()))
+        if release:
+            await asyncio.gather(*(lease.release() for lease in self._leases.values()))
+        for lease in self._leases.values():
+            lease.held = False
 
     # ------------------------------------------------------------------ loop
 
