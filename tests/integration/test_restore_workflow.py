@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from apis.resources import CONFIG_MAPS, RESTORE_SESSIONS, SERVICES
 from core.identity import Viewer
 from kube.client import ApiError, KubeClient
 from resolvers.reads.traffic import traffic_view
-from resolvers.reads.workflows import Workflow, parse_workflow
+from resolvers.reads.workflows import Workflow
 from resolvers.workflows.controller import ControllerSettings, WorkflowController
 from resolvers.workflows.records import Records
 from resolvers.workflows.restore import (
@@ -62,27 +63,45 @@ SELECTOR = {
 }
 
 
-@pytest_asyncio.fixture
-async def env(sandbox: Sandbox) -> AsyncIterator[Env]:
+@dataclass
+class Shared:
+    cluster: str
+    cache: Cache
+    clients: dict[str, KubeClient]
+    admin: KubeClient
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shared(sandbox: Sandbox) -> AsyncIterator[Shared]:
+    """One cache for the module: every informer relisting per test would load the
+    machine more than the tests do."""
     gateway = sandbox.client(0, user="gateway")
     admin = sandbox.client(0, user="admin")
-    watch = sandbox.client(0, user="gateway")
+    # Every informer holds a watch: a pool of their own, large enough for all of them.
+    watch = gateway.with_own_pool(connection_limit=200)
     await _grant_alice_services(admin)
     cluster = sandbox.clusters[0].name
     cache = Cache([ClusterHandle(cluster, sandbox.clusters[0].server, gateway, watch)])
     cache.start()
-    made = Env(sandbox, cluster, cache, {cluster: gateway}, admin)
     try:
-        synced = await cache.wait_synced(timeout=120, reachable=[cluster])
+        synced = await cache.wait_synced(timeout=150, reachable=[cluster])
         errors = {gk: i.error for gk, i in cache.clusters[cluster].informers.items() if i.error}
         assert synced, errors
+        yield Shared(cluster, cache, {cluster: gateway}, admin)
+    finally:
+        await cache.stop()
+        for c in (gateway, admin, watch):
+            await c.close()
+
+
+@pytest_asyncio.fixture
+async def env(sandbox: Sandbox, shared: Shared) -> AsyncIterator[Env]:
+    made = Env(sandbox, shared.cluster, shared.cache, shared.clients, shared.admin)
+    try:
         yield made
     finally:
         for controller in made.controllers:
             await controller.stop()
-        await cache.stop()
-        for c in (gateway, admin, watch):
-            await c.close()
 
 
 async def _grant_alice_services(admin: KubeClient) -> None:
@@ -293,6 +312,13 @@ async def until(
     return result
 
 
+def moved_past(generation: int) -> Callable[[Workflow], bool]:
+    def moved(w: Workflow) -> bool:
+        return w.generation > generation or w.phase == "SUCCEEDED"
+
+    return moved
+
+
 class SelectorHistory:
     """Every distinct selector the Service had, in order, from a watch as admin."""
 
@@ -459,7 +485,8 @@ async def test_a_failing_check_fails_the_workflow_and_keeps_traffic_paused(
     failed = await until(env, wf.id, lambda w: w.phase == "FAILED")
     assert states(failed)["RUN_CHECKS"] == "FAILED"
     assert "kubestash/row-count" in (failed.step("RUN_CHECKS").message or "")
-    assert failed.current_step is not None and failed.current_step.kind == "RUN_CHECKS"
+    assert failed.current_step is not None
+    assert failed.current_step.kind == "RUN_CHECKS"
     await asyncio.sleep(1.5)  # the controller leaves a failed workflow alone
     assert await env.selector(name) == PAUSED
     assert (await env.admin.get(BC.format(name=f"{name}-backup")))["spec"]["paused"] is True
@@ -470,7 +497,8 @@ async def test_a_failing_check_fails_the_workflow_and_keeps_traffic_paused(
     planned = plan_resume_database_traffic(
         ResumeDatabaseTrafficInput(ref), store=env.store, cluster=env.cluster, own_namespace=OWN
     )
-    assert planned.completes is not None and planned.completes.id == wf.id
+    assert planned.completes is not None
+    assert planned.completes.id == wf.id
     outcome, completed = await run_resume(
         env.writer,
         planned,
@@ -481,7 +509,8 @@ async def test_a_failing_check_fails_the_workflow_and_keeps_traffic_paused(
         idempotency_key=None,
     )
     assert outcome.ok, outcome.plan.errors
-    assert completed is not None and completed.phase == "FAILED"
+    assert completed is not None
+    assert completed.phase == "FAILED"
     assert states(completed)["RESUME_TRAFFIC"] == "SUCCEEDED"
     assert (await env.admin.get(BC.format(name=f"{name}-backup")))["spec"]["paused"] is False
     assert await env.selector(name) != PAUSED
@@ -521,7 +550,8 @@ async def test_manual_waits_for_resume_then_succeeds(env: Env, unique: str) -> N
 
     await env.operator(wf.restore_session, {"phase": "Succeeded"})
     waiting = await until(env, wf.id, lambda w: w.phase == "AWAITING_RESUME")
-    assert waiting.current_step is not None and waiting.current_step.kind == "AWAIT_RESUME"
+    assert waiting.current_step is not None
+    assert waiting.current_step.kind == "AWAIT_RESUME"
     await asyncio.sleep(1.5)
     assert await env.selector(name) == PAUSED  # only resumeDatabaseTraffic resumes it
 
@@ -544,7 +574,8 @@ async def test_manual_waits_for_resume_then_succeeds(env: Env, unique: str) -> N
         idempotency_key=None,
     )
     assert outcome.ok, outcome.plan.errors
-    assert completed is not None and completed.phase == "SUCCEEDED"
+    assert completed is not None
+    assert completed.phase == "SUCCEEDED"
     assert all(s.state in ("SUCCEEDED", "SKIPPED") for s in completed.steps)
     assert await env.selector(name) == original
     assert (await env.admin.get(BC.format(name=f"{name}-backup")))["spec"]["paused"] is False
@@ -603,7 +634,7 @@ async def test_a_killed_controller_is_replaced_and_the_workflow_runs_once(
         controller = env.controller(f"gen-{i}")
         before = (await env.record(wf.id)).generation
         try:
-            await until(env, wf.id, lambda w, b=before: w.generation > b or w.phase == "SUCCEEDED")
+            await until(env, wf.id, moved_past(before))
         finally:
             # Killed, not stopped: the Lease is left to expire, as after a crash.
             await controller.stop(release=False)
@@ -628,8 +659,11 @@ async def test_two_controllers_one_leads_and_the_workflow_runs_once(env: Env, un
     wf = await env.restore(name)
     history = SelectorHistory(env, name)
     first, second = env.controller("first"), env.controller("second")
-    await asyncio.sleep(1.5)
-    assert [first.leading(env.cluster), second.leading(env.cluster)].count(True) == 1
+    # A Lease left by an earlier (killed) controller expires first.
+    await eventually(lambda: first.leading(env.cluster) or second.leading(env.cluster))
+    for _ in range(20):  # and from then on, never both
+        assert [first.leading(env.cluster), second.leading(env.cluster)].count(True) == 1
+        await asyncio.sleep(0.1)
     await env.operator(wf.restore_session, {"phase": "Succeeded"})
     done = await until(env, wf.id, lambda w: w.phase == "SUCCEEDED")
     assert all(s.state in ("SUCCEEDED", "SKIPPED") for s in done.steps)

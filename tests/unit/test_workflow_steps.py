@@ -59,7 +59,8 @@ def test_a_record_reads_back_as_written() -> None:
     assert cm["metadata"]["labels"]["stashql.io/workflow"] == "true"
     back = parse_workflow({**cm, "metadata": {**cm["metadata"], "resourceVersion": "9"}})
     assert back == wf
-    assert back is not None and back.resource_version == "9"
+    assert back is not None
+    assert back.resource_version == "9"
     assert parse_workflow({"data": {"workflow": "not json"}}) is None
 
 
@@ -78,7 +79,8 @@ def test_restore_data_waits_then_succeeds_or_fails_with_the_reason() -> None:
     rs["status"] = {"phase": "Failed", "components": {"dump": {"error": "disk full"}}}
     store.put(rs, CLUSTER)
     move = advance(workflow(), store=store, now=NOW)
-    assert move is not None and move.record is not None
+    assert move is not None
+    assert move.record is not None
     assert move.record.phase == "FAILED"
     assert "disk full" in (move.record.step("RESTORE_DATA").message or "")
     assert states(move.record)["RESUME_TRAFFIC"] == "PENDING"  # traffic stays paused
@@ -88,7 +90,9 @@ def test_a_missing_session_fails_only_after_a_grace_period() -> None:
     store = MemoryStore()
     assert advance(workflow(), store=store, now=NOW + timedelta(seconds=5)) is None
     move = advance(workflow(), store=store, now=NOW + timedelta(minutes=5))
-    assert move is not None and move.record is not None and move.record.phase == "FAILED"
+    assert move is not None
+    assert move.record is not None
+    assert move.record.phase == "FAILED"
 
 
 def test_manual_stops_at_await_resume_and_resume_completes_it() -> None:
@@ -100,7 +104,8 @@ def test_manual_stops_at_await_resume_and_resume_completes_it() -> None:
     wf = wf.with_step("PAUSE_BACKUPS", "SUCCEEDED", now=NOW)
     wf = wf.with_step("RESTORE_DATA", "SUCCEEDED", now=NOW)
     move = advance(wf, store=store, now=NOW)
-    assert move is not None and move.record is not None
+    assert move is not None
+    assert move.record is not None
     assert move.record.phase == "AWAITING_RESUME"
     assert advance(move.record, store=store, now=NOW) is None  # only a resume moves it
     done = complete_resume(move.record, by="alice", now=NOW)
@@ -123,7 +128,8 @@ def test_checks_fail_the_workflow_as_soon_as_one_fails() -> None:
     wf = wf.with_step("PAUSE_TRAFFIC", "SUCCEEDED", now=NOW)
     wf = wf.with_step("PAUSE_BACKUPS", "SUCCEEDED", now=NOW)
     move = advance(wf, store=store, now=NOW)
-    assert move is not None and move.record is not None
+    assert move is not None
+    assert move.record is not None
     assert move.record.phase == "FAILED"
     assert [c.state for c in move.record.checks] == ["RUNNING", "FAILED"]
     assert "k/b" in (move.record.step("RUN_CHECKS").message or "")
@@ -133,10 +139,13 @@ def test_resume_steps_are_marked_running_before_they_act() -> None:
     store = MemoryStore()
     wf = workflow().with_step("RESTORE_DATA", "SUCCEEDED", now=NOW)
     move = advance(wf, store=store, now=NOW)
-    assert move is not None and move.act is None and move.record is not None
+    assert move is not None
+    assert move.act is None
+    assert move.record is not None
     assert move.record.step("RESUME_BACKUPS").state == "RUNNING"
     acting = advance(move.record, store=store, now=NOW)
-    assert acting is not None and acting.act is not None  # the BC is gone: a NONE change
+    assert acting is not None
+    assert acting.act is not None
     assert [c.action for c in acting.act.changes] == ["NONE"]
 
 
@@ -147,9 +156,11 @@ def test_listing_is_newest_first_with_keyset_cursors_and_filters() -> None:
         reverse=True,
     )
     first, more = page(wfs, first=2, after=None)
-    assert [w.id for w in first] == ["w4", "w3"] and more
+    assert [w.id for w in first] == ["w4", "w3"]
+    assert more
     second, more = page(wfs, first=2, after=cursor_of(first[-1]))
-    assert [w.id for w in second] == ["w2", "w1"] and more
+    assert [w.id for w in second] == ["w2", "w1"]
+    assert more
     failed = matching(wfs, WorkflowFilter(phases=["FAILED"]), visible=lambda w: True)
     assert failed == []
     hidden = matching(wfs, None, visible=lambda w: w.id != "w2")
