@@ -675,3 +675,48 @@ async def test_two_controllers_one_leads_and_the_workflow_runs_once(env: Env, un
     await leader.stop(release=False)
     env.controllers.remove(leader)
     await eventually(lambda: other.leading(env.cluster), timeout=10)
+
+
+async def test_when_the_record_cannot_be_written_nothing_is_left_changed(
+    env: Env, unique: str
+) -> None:
+    name = f"pg-u-{unique}"
+    await env.database(name)
+    original = await env.selector(name)
+    now = datetime.now(UTC)
+    inp = RestoreWorkflowInput(
+        database=ObjectRefInput(namespace=NS, name=name, kind="Postgres"),
+        snapshot=ObjectRefInput(namespace=NS, name="snap"),
+    )
+    planned = plan_restore_database(
+        inp,
+        store=env.store,
+        cluster=env.cluster,
+        caller=ALICE,
+        own_namespace=OWN,
+        now=now,
+        data_restore=session_change(env.cluster, inp, now),
+    )
+    assert planned.workflow is not None
+    session = planned.workflow.restore_session
+    # The record's name is taken, so creating it (as the gateway, last) fails.
+    await env.records.create(planned.workflow)
+    outcome, wf = await run_restore(
+        env.writer,
+        planned,
+        caller=ALICE,
+        own_namespace=OWN,
+        input_digest="",
+        dry_run=False,
+        idempotency_key=None,
+    )
+    assert wf is None
+    assert [e.code for e in outcome.plan.errors] == ["TARGET_EXISTS"]
+    assert await env.selector(name) == original
+    bc = await env.admin.get(BC.format(name=f"{name}-backup"))
+    assert not bc["spec"].get("paused")
+    with pytest.raises(ApiError) as gone:
+        await env.admin.get(RESTORE_SESSIONS.path(namespace=NS, name=session))
+    assert gone.value.status == 404
+    db = await env.admin.get(f"/apis/kubedb.com/v1/namespaces/{NS}/postgreses/{name}")
+    assert "stashql.io/traffic-paused-at" not in (db["metadata"].get("annotations") or {})

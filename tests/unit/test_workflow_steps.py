@@ -165,3 +165,30 @@ def test_listing_is_newest_first_with_keyset_cursors_and_filters() -> None:
     assert failed == []
     hidden = matching(wfs, None, visible=lambda w: w.id != "w2")
     assert "w2" not in [w.id for w in hidden]
+
+
+def test_an_event_names_the_step_that_moved() -> None:
+    from resolvers.events.stream import Event
+    from resolvers.events.workflows import WORKFLOWS, transition
+
+    before = workflow().config_map(namespace="x")
+    after = workflow().with_step("RESTORE_DATA", "SUCCEEDED", now=NOW).config_map(namespace="x")
+    event = Event(
+        type="UPDATED",
+        cluster=CLUSTER,
+        resource=None,
+        namespace="x",
+        name="wf-abc",
+        item=None,
+        previous_phase=WORKFLOWS.phase(before),
+        phase=WORKFLOWS.phase(after),
+        progress=None,
+        at=NOW,
+        resume_token="t",
+    )
+    moved = transition(event)
+    assert (moved.step, moved.previous_state, moved.state) == (
+        "RESTORE_DATA",
+        "RUNNING",
+        "SUCCEEDED",
+    )
