@@ -720,3 +720,43 @@ async def test_when_the_record_cannot_be_written_nothing_is_left_changed(
     assert gone.value.status == 404
     db = await env.admin.get(f"/apis/kubedb.com/v1/namespaces/{NS}/postgreses/{name}")
     assert "stashql.io/traffic-paused-at" not in (db["metadata"].get("annotations") or {})
+
+
+async def test_a_controller_dying_between_its_change_and_the_record_is_not_repeated(
+    env: Env, unique: str
+) -> None:
+    name = f"pg-d-{unique}"
+    await env.database(name, backup=False)
+    original = await env.selector(name)
+    wf = await env.restore(name)
+    await env.operator(wf.restore_session, {"phase": "Succeeded"})
+    # What a controller that died right after putting the selector back leaves: the
+    # step RUNNING in the record, the Service already resumed.
+    now = datetime.now(UTC)
+    current = await env.record(wf.id)
+    current = current.with_step("RESTORE_DATA", "SUCCEEDED", now=now)
+    current = await env.records.update(current.with_step("RESUME_TRAFFIC", "RUNNING", now=now))
+    ref = ObjectRefInput(namespace=NS, name=name, kind="Postgres")
+    await eventually(lambda: env.traffic(name) == "PAUSED")
+    await eventually(
+        lambda: any(
+            w.id == wf.id and w.step("RESUME_TRAFFIC").state == "RUNNING" for w in workflows_in(env)
+        )
+    )
+    by_hand = plan_resume_database_traffic(
+        ResumeDatabaseTrafficInput(ref), store=env.store, cluster=env.cluster, own_namespace=OWN
+    )
+    assert (await env.run(by_hand.plan)).ok
+    await eventually(lambda: env.traffic(name) == "ACCEPTING")
+    await eventually(lambda: env.service(f"{name}-maintenance") is None)
+    history = SelectorHistory(env, name)
+    svc = await env.admin.get(SERVICES.path(namespace=NS, name=name))
+    env.controller("after-crash")
+    done = await until(env, wf.id, lambda w: w.phase == "SUCCEEDED")
+    assert done.step("RESUME_TRAFFIC").state == "SUCCEEDED"
+    await asyncio.sleep(0.5)
+    await history.stop()
+    assert history.seen == [original]
+    # Nothing was written to the Service again (not even an identical apply).
+    again = await env.admin.get(SERVICES.path(namespace=NS, name=name))
+    assert again["metadata"]["resourceVersion"] == svc["metadata"]["resourceVersion"]
