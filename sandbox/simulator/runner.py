@@ -14,13 +14,16 @@ from sandbox.simulator.core import Clock, Simulation
 from sandbox.simulator.databases import Databases
 from sandbox.simulator.repositories import Repositories
 from sandbox.simulator.restores import Restores
+from sandbox.simulator.services import Services
 from sandbox.simulator.sessions import Sessions
 from sandbox.simulator.snapshots import SnapshotWriter
 
 
 def controllers_for(cluster: Cluster) -> list[Controller]:
     """The controllers of one cluster, in the order their work is listed each step."""
-    databases = Databases(cluster, followers=[Blueprints(cluster), Archivers(cluster)])
+    databases = Databases(
+        cluster, followers=[Blueprints(cluster), Archivers(cluster), Services(cluster)]
+    )
     configurations = Configurations(cluster)
     sessions = Sessions(cluster, configurations=configurations, snapshots=SnapshotWriter(cluster))
     return [
