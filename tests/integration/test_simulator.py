@@ -622,7 +622,13 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
     too_late["spec"]["init"]["archiver"]["recoveryTimestamp"] = o.ts(
         datetime.now(UTC) + timedelta(days=1)
     )
-    await create(sandbox, recovered, too_late)
+    # Before the first full backup in the window is as unrecoverable as after its end.
+    too_early = copy.deepcopy(recovered)
+    too_early["metadata"]["name"] = "pgx-past"
+    too_early["spec"]["init"]["archiver"]["recoveryTimestamp"] = o.ts(
+        parse(after["start"]) - timedelta(hours=1)
+    )
+    await create(sandbox, recovered, too_late, too_early)
     phases: list[str] = []
 
     async def recovered_ready() -> Obj | None:
@@ -641,6 +647,14 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
 
     future = await eventually(refused, timeout=30)
     assert "after the latest archived log" in conditions(future)["DataRestored"]["message"]
+    assert conditions(future)["DataRestored"]["reason"] == "FailedToRestoreData"
+
+    async def refused_past() -> Obj | None:
+        got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-past")
+        return got if phase(got) == "NotReady" else None
+
+    past = await eventually(refused_past, timeout=30)
+    assert "no full backup" in conditions(past)["DataRestored"]["message"]
 
 
 # --------------------------------------------------------------------------- restores
@@ -1587,6 +1601,16 @@ async def test_post_restore_hooks_run_after_the_data_and_a_failing_one_fails_the
     await create(sandbox, template, broken)
     await ready_for_restore(admin, ns)
     db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/pg"
+    # KubeStash's webhook rules first: no snapshot named is Invalid, and restores nothing.
+    await create(sandbox, o.restore_session("unnamed", db, repository="pg-repo", snapshot_name=""))
+
+    async def invalid() -> Obj | None:
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/unnamed")
+        return rs if phase(rs) == "Invalid" else None
+
+    unnamed = await eventually(invalid, timeout=30)
+    assert conditions(unnamed)["ValidationPassed"]["status"] == "False"
+    assert phase(await get(admin, db_path)) == "Ready"
     hooks = [check(0, "count-rows", ns), check(1, "count-rows", ns, TABLE="orders")]
     await create(sandbox, o.restore_session("good", db, repository="pg-repo", post_restore=hooks))
     rs_phases: list[str] = []
