@@ -641,6 +641,28 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
     assert phases == ["Provisioning", "DataRestoring", "Ready"]
     assert conditions(copy_db)["DataRestored"]["reason"] == "SuccessfullyDataRestored"
 
+    # The same recovery in the second cluster, from a Repository on the same location
+    # (what a cross-cluster restoreToNewDatabase makes there): its Snapshots, the log
+    # snapshot among them, come from the bucket.
+    full_repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pgx-full")
+    elsewhere = copy.deepcopy(recovered)
+    elsewhere["metadata"]["name"] = "pgx-elsewhere"
+    mirror = o.repository(elsewhere, "pgx-full", storage=(ns, "s3"))
+    mirror["spec"]["path"] = full_repo["spec"]["path"]
+    await create(sandbox, storage, mirror, elsewhere, cluster=1)
+    async with kube_http(sandbox, user="admin", cluster=1) as second:
+
+        async def second_ready() -> Obj | None:
+            got = await get(second, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-elsewhere")
+            return got if phase(got) in ("Ready", "NotReady") else None
+
+        there = await eventually(second_ready, timeout=30)
+        assert phase(there) == "Ready", conditions(there).get("DataRestored")
+        log_copy = await must_get(
+            second, f"{STORAGE}/namespaces/{ns}/snapshots/pgx-incremental-snapshot"
+        )
+        assert log_copy["spec"]["type"] == "IncrementalBackup"
+
     async def refused() -> Obj | None:
         got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-future")
         return got if phase(got) == "NotReady" else None
