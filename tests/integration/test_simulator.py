@@ -650,16 +650,16 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
     mirror = o.repository(elsewhere, "pgx-full", storage=(ns, "s3"))
     mirror["spec"]["path"] = full_repo["spec"]["path"]
     await create(sandbox, storage, mirror, elsewhere, cluster=1)
-    async with kube_http(sandbox, user="admin", cluster=1) as second:
+    async with kube_http(sandbox, user="admin", cluster=1) as remote:
 
         async def second_ready() -> Obj | None:
-            got = await get(second, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-elsewhere")
+            got = await get(remote, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-elsewhere")
             return got if phase(got) in ("Ready", "NotReady") else None
 
         there = await eventually(second_ready, timeout=30)
         assert phase(there) == "Ready", conditions(there).get("DataRestored")
         log_copy = await must_get(
-            second, f"{STORAGE}/namespaces/{ns}/snapshots/pgx-incremental-snapshot"
+            remote, f"{STORAGE}/namespaces/{ns}/snapshots/pgx-incremental-snapshot"
         )
         assert log_copy["spec"]["type"] == "IncrementalBackup"
 
