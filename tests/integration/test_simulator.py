@@ -935,6 +935,29 @@ async def alice_namespace(sandbox: Sandbox, name: str) -> str:
             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{name}/rolebindings", json=binding
         )
         assert r.status_code in (201, 409), r.text
+    # The API server's authorizer learns of the binding from its own watch: wait until it
+    # answers for alice, so her first write is not refused by a lagging cache.
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {
+                "group": "kubedb.com",
+                "resource": "postgreses",
+                "verb": "patch",
+                "namespace": name,
+            }
+        },
+    }
+    async with kube_http(sandbox, user="alice") as alice:
+
+        async def allowed() -> bool:
+            r = await alice.post(
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review
+            )
+            return r.status_code == 201 and r.json()["status"].get("allowed") is True
+
+        await eventually(allowed, timeout=30)
     return name
 
 
