@@ -381,18 +381,11 @@ class Cluster:
             raise
 
     async def patch(
-        self,
-        res: ResourceType,
-        key: tuple[str, str],
-        *,
-        body: JSONDict,
-        conflict_ok: bool = False,
+        self, res: ResourceType, key: tuple[str, str], *, body: JSONDict, conflict_ok: bool = False
     ) -> bool:
         """Merge-patch the object ``key`` (namespace, name); a missing object is done.
-
-        With ``conflict_ok`` a 409 (the body's ``metadata.resourceVersion`` is stale) is an
-        expected answer: False, not an error.
-        """
+        With ``conflict_ok`` a 409 (a stale ``metadata.resourceVersion``) is False, not an
+        error."""
         namespace, name = key
         try:
             patched = await self.client.request(

@@ -10,8 +10,8 @@ What it plays: every database that is not halted gets the Services KubeDB create
 Each carries KubeDB's labels (``app.kubernetes.io/instance: <db>``,
 ``app.kubernetes.io/managed-by: kubedb.com``, ``app.kubernetes.io/name:
 <plural>.kubedb.com``), selects pods by the same labels (plus ``kubedb.com/role:
-primary`` or ``standby`` where a kind has both), exposes the kind's port and is owned
-by the database (the garbage collector removes it with the database). A halted
+primary``, or ``standby``, for Postgres, MySQL and MariaDB with more than one replica),
+exposes the kind's port and is owned by the database (the garbage collector removes it with the database). A halted
 database has its Services deleted, as KubeDB keeps only the PVCs. The sandbox has no
 kubelet, so the selectors select nothing, but they are real selectors on real objects.
 
