@@ -11,8 +11,9 @@ Each carries KubeDB's labels (``app.kubernetes.io/instance: <db>``,
 ``app.kubernetes.io/managed-by: kubedb.com``, ``app.kubernetes.io/name:
 <plural>.kubedb.com``), selects pods by the same labels (plus ``kubedb.com/role:
 primary``, or ``standby``, for Postgres, MySQL and MariaDB with more than one replica),
-exposes the kind's port and is owned by the database (the garbage collector removes it with the database). A halted
-database has its Services deleted, as KubeDB keeps only the PVCs. The sandbox has no
+exposes the kind's port and is owned by the database (the garbage collector removes it
+with the database). A halted database has its Services deleted, as KubeDB keeps only the
+PVCs. The sandbox has no
 kubelet, so the selectors select nothing, but they are real selectors on real objects.
 
 The gateway pauses traffic by setting the primary Service's selector to

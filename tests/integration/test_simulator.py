@@ -20,11 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from apis.resources import ResourceType
 from kube.manifests import Discovery, apply_manifest
 from sandbox import demo
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from sandbox.simulator import FAIL_ANNOTATION, FIELD_MANAGER, Simulator
+from sandbox.simulator.restore_hooks import restore_phase
+from sandbox.simulator.services import desired_services
 from tests.helpers import ensure_namespace, eventually, kube_http, seed
 
 pytestmark = pytest.mark.sandbox
@@ -1908,3 +1911,47 @@ def test_fail_rate_and_annotations_decide_failures() -> None:
     assert always.should_fail("backup")
     with pytest.raises(ValueError, match="fail_rate"):
         Simulator({}, fail_rate=1.5)
+
+
+def test_restore_phase_is_derived_as_kubestash_derives_it() -> None:
+    def status(*conds: tuple[str, str], components: dict[str, str] | None = None) -> Obj:
+        return {
+            "conditions": [{"type": t, "status": v} for t, v in conds],
+            "components": {c: {"phase": p} for c, p in (components or {}).items()},
+        }
+
+    done = {"dump": "Succeeded"}
+    pushed = ("MetricsPushed", "True")
+    assert restore_phase(status(("ValidationPassed", "False")), with_hooks=False) == "Invalid"
+    assert restore_phase(status(("ValidationPassed", "True")), with_hooks=False) == "Pending"
+    assert restore_phase(status(components={"dump": "Running"}), with_hooks=False) == "Running"
+    assert restore_phase(status(pushed, components=done), with_hooks=False) == "Succeeded"
+    # With hooks, the data alone is not the end; a failed hook or executor is Failed.
+    assert restore_phase(status(pushed, components=done), with_hooks=True) == "Running"
+    hooks_ok = ("PostRestoreHooksExecutionSucceeded", "True")
+    assert restore_phase(status(pushed, hooks_ok, components=done), with_hooks=True) == (
+        "Succeeded"
+    )
+    hooks_bad = ("PostRestoreHooksExecutionSucceeded", "False")
+    assert restore_phase(status(hooks_bad, components=done), with_hooks=True) == "Failed"
+    executor = ("RestoreExecutorEnsured", "False")
+    assert restore_phase(status(executor), with_hooks=False) == "Failed"
+    incomplete = ("RestoreIncomplete", "True")
+    assert restore_phase(status(incomplete, components=done), with_hooks=False) == "Failed"
+
+
+def test_replicated_mysql_gets_a_standby_service_and_selects_its_primary_by_role() -> None:
+    mysql = ResourceType(
+        group="kubedb.com", version="v1", plural="mysqls", kind="MySQL", namespaced=True
+    )
+    db = o.database("MySQL", "shop", "ns", version="8.4.3", replicas=3)
+    db["metadata"]["uid"] = "u-1"
+    by_name = {s["metadata"]["name"]: s for s in desired_services(mysql, db)}
+    assert set(by_name) == {"shop", "shop-pods", "shop-standby"}
+    assert by_name["shop"]["spec"]["selector"]["kubedb.com/role"] == "primary"
+    assert by_name["shop-standby"]["spec"]["selector"]["kubedb.com/role"] == "standby"
+    assert {s["spec"]["ports"][0]["port"] for s in by_name.values()} == {3306}
+    single = o.database("MySQL", "one", "ns", version="8.4.3")
+    names = {s["metadata"]["name"] for s in desired_services(mysql, single)}
+    assert names == {"one", "one-pods"}
+    assert "kubedb.com/role" not in desired_services(mysql, single)[0]["spec"]["selector"]
