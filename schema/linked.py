@@ -18,6 +18,7 @@ import strawberry
 from apis import objects
 from apis.resources import CORE
 from resolvers.reads import backup, joins, lists, policies, recovery, setup
+from resolvers.reads import traffic as traffic_reads
 from resolvers.reads import workflows as model
 from resolvers.reads import workflows as workflow_reads
 from resolvers.reads.backup import BackupState
@@ -142,6 +143,20 @@ class Database(Node, Resource):
             graph_of(info), self.item(), "RestoreSession", first=first, after=after
         )
         return RestoreSessionConnection.of(page, [], node=RestoreSession, edge=RestoreSessionEdge)
+
+    @strawberry.field(description="Whether applications can connect, and why not.")
+    def traffic(self, info: Info) -> DatabaseTraffic:
+        view = traffic_reads.database_traffic(graph_of(info).cache, self.cluster_name, self.raw)
+        return DatabaseTraffic(view=view, cluster=self.cluster_name)
+
+    @strawberry.field(
+        description="The restore workflow running on it, else the latest one; null if none."
+    )
+    def restore_workflow(self, info: Info) -> RestoreWorkflow | None:
+        item = self.item()
+        ref = workflow_reads.DatabaseRef(item.resource.kind, item.namespace, item.name)
+        found = workflow_reads.database_workflow(graph_of(info), self.cluster_name, ref)
+        return RestoreWorkflow.of(found) if found is not None else None
 
     @strawberry.field(description="The database and its backup setup as one state, for pipelines.")
     def setup_status(self, info: Info) -> SetupStatus:
