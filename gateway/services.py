@@ -17,6 +17,7 @@ from core.identity import Viewer
 from gateway.settings import Settings
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.reads.graph import Graph
+from resolvers.workflows.controller import ControllerSettings, WorkflowController
 from resolvers.writes.engine import Writer
 from resolvers.writes.run import WriteServices
 from resolvers.writes.store import CacheStore
@@ -36,6 +37,7 @@ class Services:
     access: AccessReviewer
     hub: Hub
     writes: WriteServices
+    workflows: WorkflowController
     audit: AuditLog = field(default_factory=AuditLog)
     started: bool = False
 
@@ -56,11 +58,14 @@ class Services:
         await self.monitor.probe_all()
         self.monitor.start()
         self.cache.start()
+        # The restore workflows' controller: acts only while it holds a cluster's Lease.
+        self.workflows.start()
         self.started = True
 
     async def close(self) -> None:
         # Open subscriptions complete cleanly before the informers go away.
         self.hub.close()
+        await self.workflows.stop()
         await asyncio.sleep(0)
         await self.cache.stop()
         await self.monitor.stop()
@@ -117,5 +122,11 @@ async def open_services(settings: Settings) -> Services:
         access=access,
         hub=Hub(cache),
         writes=WriteServices(writer=writer, store=CacheStore(cache)),
+        workflows=WorkflowController(
+            cache=cache,
+            clients={h.name: h.client for h in handles},
+            settings=ControllerSettings(namespace=settings.writes.namespace),
+            write_settings=settings.writes,
+        ),
         audit=audit,
     )
