@@ -80,12 +80,21 @@ class GraphStore:
     def get(
         self, cluster: str, resource: ResourceType, namespace: str | None, name: str
     ) -> JSONDict | None:
+        if not resource.namespaced:
+            return next(
+                (r for r in self.list(cluster, resource) if objects.name_of(r) == name), None
+            )
         found = self.graph.get(cluster, resource.group, resource.kind, namespace, name)
         return found.raw if found is not None else None
 
     def list(
         self, cluster: str, resource: ResourceType, namespace: str | None = None
     ) -> list[JSONDict]:
+        if not resource.namespaced:
+            # Addons and catalog versions are cluster-wide installation facts that decide
+            # how a snapshot restores; few viewers may list them, and they hold nothing
+            # of anyone's: read as the gateway.
+            return [i.raw for i in self.graph.unfiltered(cluster, resource.group, resource.kind)]
         scan = self.graph.scan(
             resource.group,
             resource.kind,

@@ -552,6 +552,11 @@ def request_body(change: Change) -> JSONDict:
     metadata["name"] = change.name
     if change.resource.namespaced:
         metadata["namespace"] = change.namespace
+    # No resourceVersion precondition: operators write status all the time, and each
+    # status write moves the object's resourceVersion, so a precondition taken from the
+    # cache would turn nearly every change to a live object into CONFLICT. A server-side
+    # apply only sets the fields this call owns.
+    metadata.pop("resourceVersion", None)
     body["metadata"] = metadata
     if change.resource.status_subresource:
         body.pop("status", None)
