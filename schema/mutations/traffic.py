@@ -7,7 +7,14 @@ import strawberry
 
 from schema.inputs import ObjectRefInput
 from schema.linked import Database, RestoreSession, RestoreWorkflow
-from schema.mutations.conventions import Payload, dry_run, idempotency_key, optional
+from schema.mutations.conventions import (
+    MutationWarning,
+    Payload,
+    PlannedChange,
+    dry_run,
+    idempotency_key,
+    optional,
+)
 
 
 @strawberry.input(description="Input of pauseDatabaseTraffic.")
@@ -20,6 +27,9 @@ class PauseDatabaseTrafficInput:
 
 @strawberry.type(description="Result of pauseDatabaseTraffic.")
 class PauseDatabaseTrafficPayload(Payload):
+    warnings: list[MutationWarning] = strawberry.field(
+        default_factory=list, description="Effects to know about: TRAFFIC_STOPPED."
+    )
     database: Database | None = strawberry.field(
         default=None, description="The database; null on a dry run or error."
     )
@@ -44,6 +54,12 @@ class ResumeDatabaseTrafficPayload(Payload):
 
 @strawberry.type(description="Result of restoreDatabase.")
 class RestoreDatabasePayload(Payload):
+    plan: list[PlannedChange] = strawberry.field(
+        default_factory=list, description="The changes, in order, with the waits between them."
+    )
+    warnings: list[MutationWarning] = strawberry.field(
+        default_factory=list, description="Effects to know about, for example TRAFFIC_STOPPED."
+    )
     restore: RestoreWorkflow | None = strawberry.field(
         default=None, description="The restore, step by step; null on a dry run or error."
     )
