@@ -1,0 +1,55 @@
+"""``stashql resume``: let applications connect to a database again (after a restore)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import RenderableType
+from rich.text import Text
+
+from cli.client.app import Session, client_options, command, passthrough
+from cli.client.changes import Change, dry_run_option, run_change, yes_option
+from cli.client.refs import object_ref, shown
+
+
+@command("resume", short_help="let applications connect to a database again after a restore")
+@click.argument("database")
+@click.option("-n", "--namespace", help="namespace, unless DATABASE is NAMESPACE/NAME")
+@click.option("--cluster", help="cluster; may be left out when the gateway has one")
+@click.option("--kind", help="KubeDB kind, e.g. Postgres")
+@dry_run_option
+@yes_option
+@client_options
+def cli(
+    *,
+    session: Session,
+    database: str,
+    namespace: str | None,
+    cluster: str | None,
+    kind: str | None,
+    dry_run: bool,
+    yes: bool,
+) -> int:
+    """Let applications connect to DATABASE again, and complete a restore waiting for it
+    (also a failed one: check the data first)."""
+    ref = object_ref(database, namespace=namespace, cluster=cluster, kind=kind)
+    change = Change(
+        "resumeDatabaseTraffic",
+        "ResumeDatabaseTrafficInput",
+        {"database": ref},
+        selection="database { namespace name traffic { state } } restore { id phase }",
+        what=f"letting applications connect to {shown(ref)}",
+    )
+
+    def view(payload: dict[str, Any]) -> list[RenderableType]:
+        db = payload.get("database") or {}
+        traffic = (db.get("traffic") or {}).get("state")
+        return [Text(f"Traffic to {shown(ref)}: {traffic}")] if traffic else []
+
+    code, _ = run_change(session, change, dry_run=dry_run, yes=yes, view=view)
+    return code
+
+
+def register(commands: Any) -> None:
+    passthrough(commands, cli)
