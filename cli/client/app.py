@@ -132,8 +132,8 @@ def run_click(cmd: click.Command, argv: list[str]) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        err.print("stashql: aborted; nothing more was changed", markup=False)
+    except click.Abort:  # Ctrl-C, or end of input at a prompt
+        err.print("stashql: interrupted; nothing more was changed", markup=False)
         return Exit.ERROR
     except CliError as exc:
         err.print(f"stashql: {exc.message}", markup=False)
@@ -156,4 +156,9 @@ def passthrough(commands: Any, cmd: click.Command) -> None:
         prefix_chars="\0",
     )
     parser.add_argument("args", nargs="*")
-    parser.set_defaults(run=lambda args: run_click(cmd, list(args.args)))
+
+    def run(args: argparse.Namespace) -> int:
+        return run_click(cmd, list(args.args))
+
+    run.click_command = cmd  # type: ignore[attr-defined]  # read by cli.client.helpdoc
+    parser.set_defaults(run=run)

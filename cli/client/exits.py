@@ -21,7 +21,8 @@ class Exit(IntEnum):
 
 MEANINGS: dict[Exit, str] = {
     Exit.OK: "success",
-    Exit.ERROR: "an error: the gateway's (for example an unknown field), or a prompt declined",
+    Exit.ERROR: "an error: the gateway's (for example an unknown field), a prompt declined "
+    "or interrupted",
     Exit.USAGE: "bad flags or arguments, or --yes missing where no prompt can be shown",
     Exit.REFUSED: "the gateway refused the change (userErrors): nothing was changed",
     Exit.FAILED: "what was waited for FAILED (setup, database or restore)",
