@@ -178,7 +178,7 @@ def _wait_setup(session: Session, databases: list[dict[str, Any]], *, timeout: f
             with Progress(
                 session.err,
                 title=f"setting up {ref['namespace']}/{ref['name']}",
-                live=session.interactive,
+                live=session.err.is_terminal,
             ) as progress:
                 await with_timeout(
                     wait_database(client, ref, target="setup", progress=progress),

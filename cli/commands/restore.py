@@ -206,7 +206,7 @@ def _follow(
             workflow = payload.get("restore") or {}
             ref = {**into, "cluster": db.get("cluster") or into.get("cluster")}
             with Progress(
-                session.err, title=f"restoring {shown(ref)}", live=session.interactive
+                session.err, title=f"restoring {shown(ref)}", live=session.err.is_terminal
             ) as progress:
                 done = await with_timeout(
                     wait_restore(client, ref, str(workflow.get("id")), progress=progress),
@@ -222,7 +222,7 @@ def _follow(
             return 0
         ref = {k: db[k] for k in ("cluster", "namespace", "name", "kind") if db.get(k)}
         with Progress(
-            session.err, title=f"restoring into new {shown(ref)}", live=session.interactive
+            session.err, title=f"restoring into new {shown(ref)}", live=session.err.is_terminal
         ) as progress:
             await with_timeout(
                 wait_database(client, ref, target="ready", progress=progress),

@@ -75,7 +75,7 @@ def run_wait(
     client = session.client
 
     async def go() -> dict[str, Any]:
-        with Progress(session.err, title=title, live=session.interactive) as progress:
+        with Progress(session.err, title=title, live=session.err.is_terminal) as progress:
             return await with_timeout(
                 wait_database(client, ref, target=target, progress=progress),
                 timeout=timeout,

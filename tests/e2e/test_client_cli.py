@@ -182,14 +182,21 @@ async def test_wait_returns_once_the_database_is_ready(sandbox: Sandbox, scene: 
         stdin=subprocess.DEVNULL,
         env=_env(),
     )
-    await asyncio.sleep(2)
-    assert proc.returncode is None  # still waiting: the database is provisioning
+    assert proc.stderr is not None
+    # Off a terminal, progress is plain lines on stderr (stdout stays JSON): the first
+    # state seen is the provisioning one, and the command keeps waiting.
+    seen: list[str] = []
+    while not any("phase PROVISIONING" in line for line in seen):
+        line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+        assert line, seen
+        seen.append(line)
+    await asyncio.sleep(0.5)
+    assert proc.returncode is None
     await seed(sandbox, [o.database("Postgres", "pg-wait", scene.ns, phase="Ready")])
     out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode == 0, "".join(seen) + err.decode()
     assert json.loads(out)["database"]["phase"] == "READY"
-    # Off a terminal, progress is plain lines on stderr (stdout stays JSON).
-    assert "phase PROVISIONING" in err.decode()
+    assert "phase READY" in err.decode()
 
 
 def test_wait_for_a_database_that_never_comes_times_out_with_5(scene: Scene) -> None:
