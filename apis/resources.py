@@ -245,5 +245,6 @@ NAMESPACES = ResourceType(
     group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
 )
 SECRETS = ResourceType(group="", version="v1", plural="secrets", kind="Secret")
+CONFIG_MAPS = ResourceType(group="", version="v1", plural="configmaps", kind="ConfigMap")
 SERVICES = ResourceType(group="", version="v1", plural="services", kind="Service")
 LEASES = ResourceType(group="coordination.k8s.io", version="v1", plural="leases", kind="Lease")

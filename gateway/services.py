@@ -2,7 +2,7 @@
 
 Per cluster a query client and a watch client (see ``kube.config.ConnectionSettings``),
 then the health monitor, the token reviewer, the informers' cache, the access reviewer,
-the subscription hub and the audit log. ``create_app`` opens it in its lifespan.
+the write pipeline, the subscription hub and the audit log. ``create_app`` opens it in its lifespan.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from core.identity import Viewer
 from gateway.settings import Settings
 from kube.config import ClusterConfig, ConfigError, load_in_cluster, load_kubeconfig
 from resolvers.reads.graph import Graph
+from resolvers.writes.engine import Writer
+from resolvers.writes.run import WriteServices
+from resolvers.writes.store import CacheStore
 from watchers.cache import Cache
 from watchers.clusters import ClusterHandle, ClusterMonitor
 from watchers.fanout import Hub
@@ -32,6 +35,7 @@ class Services:
     cache: Cache
     access: AccessReviewer
     hub: Hub
+    writes: WriteServices
     audit: AuditLog = field(default_factory=AuditLog)
     started: bool = False
 
@@ -100,6 +104,11 @@ async def open_services(settings: Settings) -> Services:
     reviewer = TokenReviewer(handles[0].client)
     cache = Cache(handles)
     access = AccessReviewer({h.name: h.client for h in handles})
+    audit = AuditLog()
+    # Writes go through the gateway's own query clients, impersonating each caller.
+    writer = Writer(
+        clients={h.name: h.client for h in handles}, settings=settings.writes, audit=audit
+    )
     return Services(
         clusters=handles,
         monitor=monitor,
@@ -107,4 +116,6 @@ async def open_services(settings: Settings) -> Services:
         cache=cache,
         access=access,
         hub=Hub(cache),
+        writes=WriteServices(writer=writer, store=CacheStore(cache)),
+        audit=audit,
     )

@@ -1,5 +1,5 @@
 """What ``stashql serve`` runs with: the clusters, where to listen, and each concern's
-own settings (``GateSettings``, ``Limits``, ``ConnectionSettings``)."""
+own settings (``GateSettings``, ``Limits``, ``ConnectionSettings``, ``WriteSettings``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from auth.gate import GateSettings
 from core.settings import setting
 from gateway.limits import Limits
 from kube.config import ConnectionSettings
+from resolvers.writes.engine import WriteSettings
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,4 @@ class Settings:
     gate: GateSettings = field(default_factory=GateSettings)
     limits: Limits = field(default_factory=Limits)
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
+    writes: WriteSettings = field(default_factory=WriteSettings)

@@ -64,6 +64,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             clusters=services.monitor,
             request_id=identity.request_id if identity else uuid.uuid4().hex,
             audit=services.audit,
+            writes=services.writes,
         )
         if isinstance(request, WebSocket):
             context.extensions["upgrade_headers"] = [

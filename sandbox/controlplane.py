@@ -3,8 +3,9 @@
 Each API server keeps its data under its own etcd prefix (``/<id>/registry``), the way
 Kubernetes' own integration tests share one etcd. Every cluster has TLS, a static token
 file, RBAC authorization, service-account keys made at start, and the project's CRDs
-installed and established. There is no controller manager: no namespace deletion, no
-garbage collection, no workload controllers (tests use unique names instead).
+installed and established, and an audit log of every write (sandbox/audit.py). There is
+no controller manager: no namespace deletion, no garbage collection, no workload
+controllers (tests use unique names instead).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Any
 import yaml
 
 from apis.resources import resource_path
-from kube.client import JSONDict, KubeClient, wait_for
+from kube.client import ApiError, JSONDict, KubeClient, wait_for
 from kube.manifests import Discovery, apply_manifest
+from sandbox.audit import audit_args, audit_log_path, read_audit_events, write_audit_policy
 from sandbox.binaries import Binaries, ensure_binaries
 from sandbox.pki import SandboxPKI, make_pki
 from sandbox.rbac import GATEWAY_USER, sandbox_rbac_objects
@@ -101,6 +103,11 @@ class Sandbox:
             if c.name == which:
                 return c
         raise KeyError(which)
+
+    def audit_events(self, cluster: str | int = 0) -> list[dict[str, Any]]:
+        """The audit events of one cluster's API server so far (JSON lines, oldest first;
+        written asynchronously to the response, so poll for a recent one)."""
+        return read_audit_events(audit_log_path(self.dir / "logs", self.cluster(cluster).name))
 
     def pids(self) -> list[int]:
         return [p.popen.pid for p in self._procs]
@@ -198,6 +205,7 @@ def _apiserver_args(
     prefix: str,
     port: int,
     token_file: Path,
+    audit: list[str],
 ) -> list[str]:
     return [
         str(binaries.kube_apiserver),
@@ -222,6 +230,7 @@ def _apiserver_args(
         "--endpoint-reconciler-type=none",
         "--profiling=false",
         "--v=0",
+        *audit,
     ]
 
 
@@ -318,9 +327,30 @@ async def _wait_crds_established(client: KubeClient, crds: list[JSONDict]) -> No
                     served[gv] = {r["name"] for r in doc.get("resources", [])}
                 if plural not in served[gv]:
                     return False
+        return await _all_listable(client, crds)
+
+    await wait_for(all_ready, timeout=60, interval=0.2, what="the CRDs to be established")
+
+
+async def _all_listable(client: KubeClient, crds: list[JSONDict]) -> bool:
+    """Whether every custom resource can be listed: a fresh API server answers 429
+    ("storage is (re)initializing") for a while after a CRD is established, and a test
+    that lists first would fail by chance. Waiting here costs a few seconds once per
+    sandbox instead of a flaky first test."""
+
+    async def listable(crd: JSONDict) -> bool:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        version = crd["spec"]["versions"][0]["name"]
+        path = resource_path(group=group, version=version, plural=plural)
+        try:
+            await client.get(path, params={"limit": "1"})
+        except ApiError as exc:
+            if exc.status == 429:
+                return False
+            raise
         return True
 
-    await wait_for(all_ready, timeout=30, interval=0.2, what="the CRDs to be established")
+    return all(await asyncio.gather(*(listable(c) for c in crds)))
 
 
 async def start_sandbox(
@@ -337,11 +367,15 @@ async def start_sandbox(
             (directory / stale).unlink()
     logs = directory / "logs"
     logs.mkdir(exist_ok=True)
+    # The etcd data is wiped below; an old run's audit events would describe other objects.
+    for stale_log in logs.glob("audit-*.log"):
+        stale_log.unlink()
     pki = make_pki(directory / "pki")
     tokens = {user: secrets.token_urlsafe(24) for user in USERS}
     gateway_token = secrets.token_urlsafe(24)
     token_file = directory / "pki" / "tokens.csv"
     _write_token_file(token_file, tokens, gateway_token)
+    policy = write_audit_policy(directory / "audit-policy.yaml")
 
     etcd_data = directory / "etcd"
     if etcd_data.exists():
@@ -382,6 +416,7 @@ async def start_sandbox(
                 prefix=endpoint.etcd_prefix,
                 port=port,
                 token_file=token_file,
+                audit=audit_args(policy=policy, log=audit_log_path(logs, endpoint.name)),
             )
             sandbox._procs.append(
                 _spawn(

@@ -4,10 +4,13 @@ What a newcomer gets:
 - what an installation provides: KubeStash Addons and Functions for the databases, and
   a catalog of KubeDB versions (cluster-scoped);
 - on each cluster an admin namespace, ``kubedb``, with storages, retention policies,
-  backup blueprints and a Postgres archiver;
+  backup blueprints, the BackupPolicy ``postgres-standard`` (a blueprint the gateway
+  expands itself, with its encryption Secret), the HookTemplate ``check-rows`` and,
+  on the first cluster, a Postgres archiver;
 - team namespaces with databases of several kinds: backed up by a blueprint, by a
-  BackupConfiguration, by the archiver (point-in-time recovery), not at all, and one
-  whose backup is broken (its storage does not exist);
+  BackupConfiguration, by the archiver (point-in-time recovery), not at all (``reports``
+  in team-a on the first cluster, for alice to enable a backup of), and one whose backup
+  is broken (its storage does not exist);
 - the operator simulator, so databases provision, backups run on their schedules
   (one simulated minute per second by default) and restores progress.
 """
@@ -26,6 +29,7 @@ from sandbox.controlplane import Sandbox
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 FIELD_MANAGER = "stashql-demo"
 ADMIN_NS = "kubedb"
+POLICY = "postgres-standard"
 
 # Installation objects are cluster-scoped and need no namespace rewriting.
 INSTALL_FILES = (
@@ -131,11 +135,44 @@ def admin_objects(*, storage: str, bucket: str, archiver: bool) -> list[Obj]:
             sessions=my_sessions,
         ),
     ]
+    objs += backup_policy(storage=storage)
     if archiver:
         objs.append(
             postgres_archiver("pg-archiver", ADMIN_NS, storage=storage, retention="keep-30d")
         )
     return [_unstatus(x) if x["kind"] != "BackupStorage" else x for x in objs]
+
+
+def backup_policy(*, storage: str, namespace: str = ADMIN_NS) -> list[Obj]:
+    """The BackupPolicy ``postgres-standard`` as createBackupPolicy makes it, its encryption
+    Secret, and a HookTemplate for restore checks.
+
+    A newcomer enables a backup of ``reports`` with it in GraphiQL; the gateway expands the
+    blueprint itself (no database annotations), so the simulator never touches it.
+    """
+    secret = f"{POLICY}-encryption"
+    return [
+        o.encryption_secret(secret, namespace, password="demo-only-restic-password"),
+        o.policy_blueprint(
+            POLICY,
+            namespace,
+            storage=(namespace, storage),
+            retention=(namespace, "keep-30d"),
+            encryption=(namespace, secret),
+            session="daily",
+            schedule="0 2 * * *",
+            tasks=("logical-backup",),
+        ),
+        o.hook_template(
+            "check-rows",
+            namespace,
+            command=(
+                "/bin/sh",
+                "-c",
+                "test \"$(psql -tAc 'SELECT count(*) FROM ${TABLE}')\" -gt 0",
+            ),
+        ),
+    ]
 
 
 def namespaces(*names: tuple[str, dict[str, str]]) -> list[Obj]:
@@ -172,6 +209,7 @@ def prod_teams() -> list[Obj]:
         labels={"archiver": "true"},
         archiver=(ADMIN_NS, "pg-archiver"),
     )
+    reports = o.database("Postgres", "reports", "team-a", phase=None)  # alice enables it
     events = o.database("MongoDB", "events", "team-a", version="7.0.16", phase=None)
     cache = o.database("Redis", "cache", "team-a", version="7.4.1", phase=None)
     analytics = o.database("Postgres", "analytics", "team-b", phase=None)
@@ -197,6 +235,7 @@ def prod_teams() -> list[Obj]:
             catalog,
             catalog_bc,
             billing,
+            reports,
             events,
             cache,
             analytics,

@@ -702,3 +702,211 @@ def archiver(
         "metadata": _meta(name, namespace),
         "spec": spec,
     }
+
+
+# --------------------------------------------------------------------------- StashQL writes
+# What the gateway's backup mutations write (shared/policy-encoding.md), so the simulator's
+# tests and the demo seed hold exactly the objects a user of the gateway ends up with.
+
+MANAGED_BY_STASHQL = {"app.kubernetes.io/managed-by": "stashql"}
+
+
+def encryption_secret(name: str, namespace: str, *, password: str) -> Obj:
+    """A restic encryption Secret: repositories read its ``RESTIC_PASSWORD``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(name, namespace),
+        "type": "Opaque",
+        "stringData": {"RESTIC_PASSWORD": password},
+    }
+
+
+def hook_template(
+    name: str, namespace: str, *, command: tuple[str, ...], scope: str = "All"
+) -> Obj:
+    """A HookTemplate that runs ``command`` in one pod of the target (executor Pod)."""
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "HookTemplate",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "usagePolicy": usage(scope),
+            "params": [
+                {
+                    "name": "TABLE",
+                    "usage": "the table to count",
+                    "required": False,
+                    "default": "orders",
+                }
+            ],
+            "action": {"exec": {"command": list(command)}},
+            "executor": {
+                "type": "Pod",
+                "pod": {
+                    "selector": "app.kubernetes.io/instance=${TARGET_NAME}",
+                    "strategy": "ExecuteOnOne",
+                },
+            },
+        },
+    }
+
+
+def policy_blueprint(
+    name: str,
+    namespace: str,
+    *,
+    storage: tuple[str, str],
+    retention: tuple[str, str],
+    encryption: tuple[str, str],
+    kinds: tuple[str, ...] = ("Postgres",),
+    session: str = "daily",
+    schedule: str = "0 2 * * *",
+    tasks: tuple[str, ...] = ("logical-backup",),
+    scope: str = "All",
+) -> Obj:
+    """A BackupPolicy as createBackupPolicy writes it: a BackupBlueprint that the gateway
+    expands itself (schedule and retention left to the user), never via annotations."""
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupBlueprint",
+        "metadata": _meta(name, namespace, labels=dict(MANAGED_BY_STASHQL)),
+        "spec": {
+            "subjects": [{"apiVersion": KUBEDB_V1, "kind": k} for k in kinds],
+            "usagePolicy": usage(scope),
+            "backupConfigurationTemplate": {
+                "backends": [
+                    {
+                        "name": "default",
+                        "storageRef": {"namespace": storage[0], "name": storage[1]},
+                        "retentionPolicy": {
+                            "name": f"${{retentionPolicy:={retention[1]}}}",
+                            "namespace": f"${{retentionPolicyNamespace:={retention[0]}}}",
+                        },
+                    }
+                ],
+                "sessions": [
+                    _stashql_session(
+                        session,
+                        schedule=f"${{schedule:={schedule}}}",
+                        repository="${targetName}-" + session,
+                        directory=f"/${{targetNamespace}}/${{targetName}}/{session}",
+                        encryption=encryption,
+                        addon="${addon}",
+                        tasks=tasks,
+                    )
+                ],
+            },
+        },
+    }
+
+
+def enabled_backup(
+    db: Obj,
+    *,
+    storage: tuple[str, str],
+    encryption: tuple[str, str],
+    schedule: str,
+    retention: tuple[str, str] | None = None,
+    policy: tuple[str, str] | None = None,
+    session: str = "full-backup",
+    tasks: tuple[str, ...] = ("logical-backup",),
+    addon: str = "postgres-addon",
+    paused: bool = False,
+) -> Obj:
+    """The BackupConfiguration ``<db>-backup`` that enableBackup writes as the caller:
+    from a policy (``policy`` = the blueprint's namespace and name: invoker labels,
+    repository ``<db>-<session>``) or from the caller's own storage (``<db>-backup``)."""
+    ns, name = db["metadata"]["namespace"], db["metadata"]["name"]
+    labels = dict(MANAGED_BY_STASHQL)
+    if policy:
+        labels.update(
+            {
+                "kubestash.com/invoker-name": policy[1],
+                "kubestash.com/invoker-namespace": policy[0],
+                "kubestash.com/invoker-kind": "BackupBlueprint",
+            }
+        )
+    backend: Obj = {"name": "default", "storageRef": {"namespace": storage[0], "name": storage[1]}}
+    if retention:
+        backend["retentionPolicy"] = {"namespace": retention[0], "name": retention[1]}
+    spec: Obj = {
+        "target": _database_ref(db, ns),
+        "backends": [backend],
+        "sessions": [
+            _stashql_session(
+                session,
+                schedule=schedule,
+                repository=f"{name}-{session}" if policy else f"{name}-backup",
+                directory=f"/{ns}/{name}/{session}" if policy else f"/{ns}/{name}",
+                encryption=encryption,
+                addon=addon,
+                tasks=tasks,
+            )
+        ],
+    }
+    if paused:
+        spec["paused"] = True
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupConfiguration",
+        "metadata": _meta(f"{name}-backup", ns, labels=labels),
+        "spec": spec,
+    }
+
+
+def triggered_session(bc: Obj, *, session: str, at: datetime) -> Obj:
+    """The BackupSession triggerBackup creates: ``<bc>-<session>-<unix seconds>``, owned
+    by the configuration (``bc`` as stored: its uid)."""
+    name = bc["metadata"]["name"]
+    return {
+        "apiVersion": CORE_V1,
+        "kind": "BackupSession",
+        "metadata": {
+            "name": f"{name}-{session}-{int(at.timestamp())}",
+            "namespace": bc["metadata"]["namespace"],
+            "ownerReferences": [
+                {
+                    "apiVersion": CORE_V1,
+                    "kind": "BackupConfiguration",
+                    "name": name,
+                    "uid": bc["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "invoker": {"apiGroup": CORE, "kind": "BackupConfiguration", "name": name},
+            "session": session,
+        },
+    }
+
+
+def _stashql_session(
+    name: str,
+    *,
+    schedule: str,
+    repository: str,
+    directory: str,
+    encryption: tuple[str, str],
+    addon: str,
+    tasks: tuple[str, ...],
+) -> Obj:
+    return {
+        "name": name,
+        "scheduler": {"schedule": schedule, "jobTemplate": {}},
+        "sessionHistoryLimit": 3,
+        "repositories": [
+            {
+                "name": repository,
+                "backend": "default",
+                "directory": directory,
+                "encryptionSecret": {"namespace": encryption[0], "name": encryption[1]},
+            }
+        ],
+        "addon": {
+            "name": addon,
+            "tasks": [{"name": t} for t in (*tasks, "manifest-backup")],
+        },
+    }

@@ -1,9 +1,9 @@
-"""The GraphQL schema: strawberry types for the whole read contract.
+"""The GraphQL schema: strawberry types for the whole contract.
 
 ``build_schema()`` constructs a new Schema on every call (no module-level instance);
-``sdl()`` prints it. The roots (``query``, ``subscription``; a ``mutation`` module joins
-them next) sit on top of the object types; types only read the raw Kubernetes dicts
-they wrap, and anything that needs other objects is resolved in ``resolvers/``.
+``sdl()`` prints it. The roots (``query``, ``mutation``, ``subscription``) sit on top of
+the object types; types only read the raw Kubernetes dicts they wrap, and anything that
+needs other objects is resolved in ``resolvers/``.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ from typing import Any
 
 import strawberry
 
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
 
 
 def build_schema(*, extensions: Sequence[Any] = ()) -> strawberry.Schema:
-    """A new Schema with the Query and Subscription roots and the given extensions."""
-    # The Mutation root (schema/mutation.py) is passed here once it exists.
-    return strawberry.Schema(query=Query, subscription=Subscription, extensions=list(extensions))
+    """A new Schema with the Query, Mutation and Subscription roots and ``extensions``."""
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=list(extensions)
+    )
 
 
 def sdl() -> str:

@@ -24,6 +24,7 @@ from schema.arguments import After, First, OrderBy
 from schema.common import Condition, ObjectRef, VolumeInfo, conditions_of, size_bytes
 from schema.configurations import BackupConfiguration
 from schema.connection import Connection, Edge
+from schema.contents import SnapshotContents, snapshot_contents
 from schema.enums import (
     BackupHealth,
     BackupMethod,
@@ -268,6 +269,10 @@ class Snapshot(Node, Resource):
     @strawberry.field(description="The backup run that produced it (`spec.backupSession`).")
     def backup_session(self, info: Info) -> BackupSession | None:
         return BackupSession.maybe(joins.snapshot_session(graph_of(info), self.item()))
+
+    @strawberry.field(description="What it holds.")
+    def contents(self) -> SnapshotContents:
+        return snapshot_contents(self.raw)
 
 
 @strawberry.type(

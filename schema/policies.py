@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar, Self
 
 import strawberry
 
 from apis import objects
-from resolvers.reads import policies
+from resolvers.reads import offers, policies
+from resolvers.reads.graph import Item
 from resolvers.reads.methods import MethodInfo
+from schema.choices import BackupPolicyChoices, BackupPolicySessionChoice
 from schema.enums import BackupMethod, UsageScope
 from schema.info import Info, graph_of
 from schema.interfaces import Node, Resource
@@ -29,8 +31,8 @@ class BackupMethodInfo:
     may_restart_database: bool = strawberry.field(
         default=False,
         description=(
-            "Whether setting this method up may make the database briefly unavailable "
-            "(for example a restart to turn on log archiving)."
+            "Whether setting it up may make the database briefly unavailable, "
+            "for example a restart."
         ),
     )
 
@@ -83,6 +85,15 @@ class BackupPolicy(Node, Resource):
     API_GROUP: ClassVar[str] = "core.kubestash.com"
     KIND: ClassVar[str] = "BackupBlueprint"
 
+    # The namespace `backupPolicies` was asked about, which `choices` answers for when
+    # no namespace is given; None where the policy was reached otherwise (node, a join).
+    listed_for: strawberry.Private[str | None] = None
+
+    @classmethod
+    def listed(cls, item: Item, namespace: str) -> Self:
+        """The policy as `backupPolicies(namespace:)` lists it."""
+        return cls(raw=item.raw, cluster_name=item.cluster, listed_for=namespace)
+
     @strawberry.field(description="Backup methods its sessions use, with their trade-offs.")
     def methods(self) -> list[BackupMethodInfo]:
         return [BackupMethodInfo.of(m) for m in policies.blueprint_methods(self.item())]
@@ -114,3 +125,38 @@ class BackupPolicy(Node, Resource):
     @strawberry.field(description="Placeholders the user fills in, for example schedule.")
     def variables(self) -> list[str]:
         return objects.placeholders(objects.dig(self.raw, *_TEMPLATE))
+
+    @strawberry.field(description="What a user may set when enabling backup with it.")
+    async def choices(
+        self,
+        info: Info,
+        namespace: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "The database's namespace; null: the one it was listed for, else its own."
+                )
+            ),
+        ] = strawberry.UNSET,  # the contract states no default
+    ) -> BackupPolicyChoices:
+        graph = graph_of(info)
+        if namespace is None or namespace is strawberry.UNSET:
+            namespace = self.listed_for or objects.namespace_of(self.raw) or ""
+        found = await offers.policy_choices(graph, blueprint=self.item(), namespace=namespace)
+        choices = found.found
+        return BackupPolicyChoices(
+            sessions=[
+                BackupPolicySessionChoice(
+                    name=s.name,
+                    methods=[BackupMethod(m) for m in s.methods],
+                    schedule=s.schedule,
+                    may_set_schedule=s.may_set_schedule,
+                )
+                for s in choices.sessions
+            ],
+            may_choose_retention=choices.may_choose_retention,
+            retention_policies=[RetentionPolicy.from_item(r) for r in found.retention_policies],
+            may_use_own_storage=choices.may_use_own_storage,
+            own_storages=[BackupStorage.for_viewer(graph, s) for s in found.own_storages],
+            variables=list(choices.variables),
+        )

@@ -6,13 +6,19 @@ objects; what to return is decided in ``resolvers.reads``.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from core.errors import InvalidInput
 from core.ids import decode_id
+from resolvers import restores
 from resolvers.reads import lists, offers
+from schema.archivers import ArchiverPolicy
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
 from schema.enums import SortOrder
 from schema.gateway import Cluster, Viewer
+from schema.hooks import HookTemplate
 from schema.info import Info, graph_of
 from schema.inputs import (
     BackupSessionFilter,
@@ -47,7 +53,20 @@ from schema.linked import (
 )
 from schema.policies import BackupMethodInfo, BackupPolicy
 from schema.registry import wrap
+from schema.restore_options import RestoreOptions
 from schema.storage import BackupStorage, RetentionPolicy
+
+# The write contract words the cluster argument of the fields it adds more briefly, and
+# states no default for it: left out, it is UNSET (read as None by `given`).
+PolicyCluster = Annotated[
+    str | None,
+    strawberry.argument(description="Cluster; may be left out when only one is configured."),
+]
+
+
+def given(value: str | None) -> str | None:
+    """An optional argument without a default: None when left out."""
+    return None if value is strawberry.UNSET else value
 
 
 @strawberry.type(description="Reads across every configured cluster.")
@@ -171,7 +190,7 @@ class Query:
         found = await offers.backup_policies(
             graph_of(info), cluster=cluster, namespace=namespace, database_kind=database_kind
         )
-        return [BackupPolicy.from_item(b) for b in found]
+        return [BackupPolicy.listed(b, namespace) for b in found]
 
     @strawberry.field(description="RetentionPolicies usable from this namespace.")
     async def retention_policies(
@@ -200,3 +219,73 @@ class Query:
     ) -> list[BackupMethodInfo]:
         found = offers.backup_methods(graph_of(info), cluster=cluster, database_kind=database_kind)
         return [BackupMethodInfo.of(m) for m in found]
+
+    @strawberry.field(
+        description="ArchiverPolicies that a database of this kind in this namespace may use."
+    )
+    async def archiver_policies(
+        self,
+        info: Info,
+        *,
+        cluster: PolicyCluster = strawberry.UNSET,
+        namespace: Namespace,
+        database_kind: DatabaseKind,
+    ) -> list[ArchiverPolicy]:
+        found = await offers.archiver_policies(
+            graph_of(info), cluster=given(cluster), namespace=namespace, database_kind=database_kind
+        )
+        return [ArchiverPolicy.from_item(a) for a in found]
+
+    @strawberry.field(
+        description="HookTemplates usable from this namespace, for example as restore checks."
+    )
+    async def hook_templates(
+        self, info: Info, *, cluster: PolicyCluster = strawberry.UNSET, namespace: Namespace
+    ) -> list[HookTemplate]:
+        found = await offers.hook_templates(
+            graph_of(info), cluster=given(cluster), namespace=namespace
+        )
+        return [HookTemplate.from_item(h) for h in found]
+
+    @strawberry.field(
+        description=(
+            "What a database (also a deleted one, by reference) or a repository can be "
+            "restored from; give one."
+        )
+    )
+    def restore_options(
+        self,
+        info: Info,
+        database: Annotated[
+            ObjectRefInput | None, strawberry.argument(description="The database.")
+        ] = strawberry.UNSET,
+        repository: Annotated[
+            ObjectRefInput | None, strawberry.argument(description="Or a repository.")
+        ] = strawberry.UNSET,
+    ) -> RestoreOptions:
+        graph = graph_of(info)
+        db = None if database is strawberry.UNSET else database
+        repo = None if repository is strawberry.UNSET else repository
+        if (db is None) == (repo is None):
+            raise InvalidInput("give exactly one of database and repository")
+        ref = db if db is not None else repo
+        if ref is None:  # for the type checker: one of the two is given
+            raise InvalidInput("give exactly one of database and repository")
+        named = offers.clusters(graph, ref.cluster)
+        if len(named) != 1:
+            raise InvalidInput(
+                f"several clusters are configured ({', '.join(named)}): name the cluster",
+                extensions={"argument": "cluster"},
+            )
+        cluster = named[0]
+        # Read as the viewer: only what they may see is offered (GraphStore filters).
+        store = restores.GraphStore(graph)
+        if db is not None:
+            data = restores.database_restore_options(
+                store, cluster=cluster, kind=db.kind, namespace=db.namespace, name=db.name
+            )
+        else:
+            data = restores.repository_restore_options(
+                store, cluster=cluster, namespace=ref.namespace, name=ref.name
+            )
+        return RestoreOptions.of(data)

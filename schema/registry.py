@@ -3,12 +3,16 @@
 Each Kubernetes-backed type declares its ``API_GROUP`` and ``KIND`` (Database only its
 group: every kind of kubedb.com is a Database); this module, which imports them all,
 is the one place that maps (group, kind) to a type. A new type is added to ``TYPES``.
+ArchiverPolicy, too, declares only its group: every kind of archiver.kubedb.com (a
+PostgresArchiver, a MySQLArchiver...) is an ArchiverPolicy.
 """
 
 from __future__ import annotations
 
 from resolvers.reads.graph import Item
+from schema.archivers import ArchiverPolicy
 from schema.configurations import BackupConfiguration
+from schema.hooks import HookTemplate
 from schema.interfaces import Node
 from schema.linked import BackupSession, Database, Repository, RestoreSession, Snapshot
 from schema.policies import BackupPolicy
@@ -24,6 +28,8 @@ TYPES: tuple[type[Node], ...] = (
     BackupSession,
     RestoreSession,
     BackupPolicy,
+    ArchiverPolicy,
+    HookTemplate,
 )
 
 _BY_KIND = {(t.API_GROUP, t.KIND): t for t in TYPES}

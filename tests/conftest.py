@@ -70,7 +70,7 @@ def served(sandbox: Sandbox) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
             try:
@@ -78,7 +78,7 @@ def served(sandbox: Sandbox) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "stashql serve not ready in 30 s"
+            assert time.monotonic() < deadline, "stashql serve not ready in 90 s"
             time.sleep(0.2)
         yield base
     finally:

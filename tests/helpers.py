@@ -151,3 +151,41 @@ async def settled(gateway: Gateway, *, timeout: float = 60.0) -> None:
         await eventually(no_errors, timeout=timeout, interval=0.5)
     except AssertionError as exc:
         raise AssertionError(f"the gateway did not settle: {last}") from exc
+
+
+async def audited_creator(
+    sandbox: Sandbox,
+    *,
+    cluster: int,
+    resource_plural: str,
+    namespace: str,
+    name: str,
+    timeout: float = 10.0,
+) -> tuple[str, str | None]:
+    """(user, impersonated user) of the API server's audit event for the real (not dry-run)
+    successful create of one object. The event is written just after the response, so poll.
+    """
+
+    def creator() -> tuple[str, str | None] | None:
+        for event in sandbox.audit_events(cluster):
+            ref = event.get("objectRef") or {}
+            if (
+                event.get("verb") == "create"
+                and ref.get("resource") == resource_plural
+                and ref.get("namespace") == namespace
+                and ref.get("name") == name
+                and not ref.get("subresource")
+                and (event.get("responseStatus") or {}).get("code") in (200, 201)
+                and "dryRun=" not in event.get("requestURI", "")
+            ):
+                impersonated = (event.get("impersonatedUser") or {}).get("username")
+                return str(event["user"]["username"]), impersonated
+        return None
+
+    try:
+        found: tuple[str, str | None] = await eventually(creator, timeout=timeout, interval=0.05)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"no audited create of {resource_plural} {namespace}/{name} on cluster {cluster}"
+        ) from exc
+    return found

@@ -42,6 +42,9 @@ class RequestContext:
     hub: Hub | None = None
     # Re-decides the viewer's access (subscriptions call it periodically).
     refresh_graph: Callable[[], Awaitable[Graph]] | None = None
+    # The write pipeline's services (resolvers.writes.run.WriteServices), for mutations.
+    # Typed loosely here because the read side never imports the write side.
+    writes: object | None = None
 
     def require_graph(self) -> Graph:
         if self.graph is None:

@@ -1,8 +1,9 @@
 """What the Query root offers a viewer in a namespace: policy summaries and backup methods.
 
-Policy summaries (BackupBlueprints, RetentionPolicies, BackupStorages usable from a
-namespace) are shown to whoever may create or edit databases there, since choosing
-them is part of that; anyone else sees only the objects they may list themselves.
+Policy summaries (BackupBlueprints, RetentionPolicies, BackupStorages, ArchiverPolicies
+and HookTemplates usable from a namespace, and what a BackupPolicy lets a user choose
+there) are shown to whoever may create or edit databases there, since choosing them is
+part of that; anyone else sees only the objects they may list themselves.
 A BackupStorage's location is shown only to viewers who may read that object.
 """
 
@@ -13,7 +14,8 @@ from collections.abc import Callable
 from auth.access import Check
 from core.errors import InvalidInput
 from core.ids import GlobalRef
-from resolvers.reads import policies
+from resolvers.reads import policies, summaries
+from resolvers.reads.choosing import ViewerChoices, choices_for
 from resolvers.reads.graph import Graph, Item
 from resolvers.reads.methods import MethodInfo
 
@@ -80,6 +82,15 @@ def location_visible(graph: Graph, storage: Item) -> bool:
     )
 
 
+async def summary_shown(
+    graph: Graph, cluster: str, namespace: str, *, kind: str | None
+) -> Callable[[Item], bool]:
+    """Whether the viewer is shown a policy summary usable from ``namespace``: yes if
+    they may edit databases (of ``kind``) there, else only if they may list it."""
+    may_use = await _may_edit_databases(graph, cluster, namespace, kind)
+    return lambda item: may_use or _listable(graph, item)
+
+
 async def _offered(
     graph: Graph,
     in_clusters: list[str],
@@ -88,12 +99,11 @@ async def _offered(
     kind: str | None,
     usable: Callable[[str], list[Item]],
 ) -> list[Item]:
-    """``usable(cluster)``, each shown if the viewer may edit databases (of ``kind``) in
-    ``namespace``, or may list the object anyway."""
+    """``usable(cluster)``, each shown as ``summary_shown`` says."""
     result = []
     for c in in_clusters:
-        may_use = await _may_edit_databases(graph, c, namespace, kind)
-        result += [i for i in usable(c) if may_use or _listable(graph, i)]
+        shown = await summary_shown(graph, c, namespace, kind=kind)
+        result += [i for i in usable(c) if shown(i)]
     return result
 
 
@@ -122,6 +132,44 @@ async def shared_policies(
         namespace,
         kind=None,
         usable=lambda c: policies.usable(graph, c, kind, namespace),
+    )
+
+
+async def archiver_policies(
+    graph: Graph, *, cluster: str | None, namespace: str, database_kind: str
+) -> list[Item]:
+    """Archivers of this database kind whose namespace rule admits this namespace."""
+    in_clusters = clusters(graph, cluster)
+    kind = known_kind(graph, in_clusters, database_kind)
+    return await _offered(
+        graph,
+        in_clusters,
+        namespace,
+        kind=kind,
+        usable=lambda c: summaries.usable_archivers(graph, c, namespace, kind),
+    )
+
+
+async def hook_templates(graph: Graph, *, cluster: str | None, namespace: str) -> list[Item]:
+    """HookTemplates whose usage policy admits this namespace."""
+    return await _offered(
+        graph,
+        clusters(graph, cluster),
+        namespace,
+        kind=None,
+        usable=lambda c: summaries.usable_hooks(graph, c, namespace),
+    )
+
+
+async def policy_choices(graph: Graph, *, blueprint: Item, namespace: str) -> ViewerChoices:
+    """What a database in ``namespace`` may choose with ``blueprint``, for this viewer."""
+    shown = await summary_shown(graph, blueprint.cluster, namespace, kind=None)
+    return choices_for(
+        graph,
+        blueprint=blueprint,
+        namespace=namespace,
+        shown=shown,
+        readable=lambda storage: location_visible(graph, storage),
     )
 
 

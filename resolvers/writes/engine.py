@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from apis.resources import CONFIG_MAPS, ResourceType
 from auth.audit import AuditLog
 from core.identity import Viewer
 from kube.client import ApiError, KubeClient, KubeError
@@ -158,6 +159,70 @@ class Writer:
         finally:
             out.round_trips = wire.round_trips
             self._record(out, caller=caller, mutation=mutation, dry_run=dry_run, rid=request_id)
+        return out
+
+    async def read_as_caller(
+        self, *, cluster: str, caller: Viewer, resource: ResourceType, namespace: str, name: str
+    ) -> JSONDict | UserError:
+        """One object read *as the caller* (for what a plan must carry that the gateway
+        itself may not read, such as a Secret to copy across clusters). Its values are
+        never logged; a refusal is the user error the caller would get."""
+        path = resource.path(namespace=namespace, name=name)
+        change = Change("NONE", cluster, resource, namespace, name, f"Read {name}")
+        wire = self._wire(Plan(changes=[change]), caller)
+        try:
+            return await wire.as_caller(
+                cluster, "GET", path, timeout=self._settings.check_timeout
+            )
+        except KubeError as exc:
+            return refusal(exc, change)
+
+    async def replay(
+        self,
+        *,
+        cluster: str,
+        caller: Viewer,
+        mutation: str,
+        input_digest: str,
+        idempotency_key: str,
+        request_id: str = "",
+    ) -> Outcome | None:
+        """The answer of an earlier call with this key, or None when there is none.
+
+        Called before planning a retry: the first call's result is returned (its objects
+        read again) and nothing is planned or changed; the key with another input is
+        IDEMPOTENCY_KEY_REUSED, and a first call still running is CONFLICT.
+        """
+        s = self._settings
+        wire = Wire(clients=self._clients, caller={})
+        if cluster in self._clients:
+            wire = self._wire(
+                Plan(changes=[Change("NONE", cluster, CONFIG_MAPS, s.namespace, "-", "")]), caller
+            )
+        records = IdempotencyRecords(
+            wire=wire,
+            cluster=cluster,
+            namespace=s.namespace,
+            lifetime=s.record_lifetime,
+            pending_lifetime=s.pending_lifetime,
+            timeout=s.record_timeout,
+        )
+        try:
+            found = await records.peek(
+                username=caller.username, key=idempotency_key, digest=input_digest
+            )
+        except KubeError as exc:
+            log.warning("idempotency record on %s: %s", cluster, exc)
+            return None  # the call itself will claim the key and report the cluster
+        if found is None:
+            return None
+        out = Outcome(Plan())
+        if isinstance(found, UserError):
+            out.plan.errors.append(found)
+        else:
+            await self._replay(out, found, wire)
+        out.round_trips = wire.round_trips
+        self._record(out, caller=caller, mutation=mutation, dry_run=False, rid=request_id)
         return out
 
     async def _run(

@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from apis.resources import ResourceType
+from apis.resources import CONFIG_MAPS, ResourceType
 from kube.client import ApiError, KubeError, Unreachable
 from resolvers.writes.plan import Action, Change, UserError, Warning, WarningCode
 from resolvers.writes.wire import Wire
 
 log = logging.getLogger("stashql.writes")
 
-CONFIGMAPS = ResourceType(group="", version="v1", plural="configmaps", kind="ConfigMap")
 # Input fields that say how to run a mutation, not what it does.
 NOT_INPUT = frozenset({"dryRun", "idempotencyKey"})
 LABELS = {"app.kubernetes.io/managed-by": "stashql", "stashql.io/record": "idempotency"}
@@ -204,6 +203,22 @@ class IdempotencyRecords:
             )
         return UserError("CONFLICT", "Another call with this idempotency key is starting; retry.")
 
+    async def peek(self, *, username: str, key: str, digest: str) -> Replay | UserError | None:
+        """What a live record for this key says, without claiming it (None: no record).
+
+        A retry is looked up before its input is planned again: planned on today's
+        cluster, a create that succeeded the first time would now meet its own object.
+        """
+        try:
+            found = await self._send("GET", self._path(record_name(username, key)))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if self._stale(found):
+            return None
+        return _compare(found, username=username, digest=digest)
+
     async def finish(self, claimed: Claimed, *, refs: list[Ref], warnings: list[Warning]) -> None:
         """Mark the record done with what the call made (a PUT guarded by its version)."""
         found = dict(claimed.record)
@@ -259,7 +274,7 @@ class IdempotencyRecords:
                 raise
 
     def _path(self, name: str | None = None) -> str:
-        return CONFIGMAPS.path(namespace=self._namespace, name=name)
+        return CONFIG_MAPS.path(namespace=self._namespace, name=name)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return await self._wire.as_gateway(

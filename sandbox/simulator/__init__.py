@@ -15,12 +15,17 @@ it makes where the reference is silent:
 * :mod:`~sandbox.simulator.blueprints` -- auto-backup: a database annotated
   ``blueprint.kubestash.com/name|namespace`` gets the BackupConfiguration
   ``appbinding-<db>`` from that BackupBlueprint, ``${var}`` filled from
-  ``variables.kubestash.com/<var>``, when the blueprint's usagePolicy allows the namespace.
-* :mod:`~sandbox.simulator.archivers` -- a database with ``spec.archiver.ref`` gets
-  BackupConfiguration ``<db>-archiver`` (sessions full-backup and manifest-backup,
-  repositories ``<db>-full`` and ``<db>-manifest``) and, after its first full backup, the
-  long-lived Snapshot ``<db>-incremental-snapshot`` whose ``logStats.end`` advances every
-  step.
+  ``variables.kubestash.com/<var>`` (``${var:=default}`` takes the default), when the
+  blueprint's usagePolicy allows the namespace. Blueprints no database annotation names
+  (the gateway's BackupPolicies, which it expands itself) are never expanded.
+* :mod:`~sandbox.simulator.archivers` -- a database without ``spec.archiver`` that an
+  archiver admits (its ``spec.databases`` namespace rule and label selector: KubeDB's
+  double opt-in) gets ``spec.archiver.ref`` written; a database with
+  ``spec.archiver.ref`` gets BackupConfiguration ``<db>-archiver`` (sessions full-backup
+  and manifest-backup, repositories ``<db>-full`` and ``<db>-manifest``) and, after its
+  first full backup, the long-lived Snapshot ``<db>-incremental-snapshot`` whose
+  ``logStats.end`` advances every step, except while ``spec.archiver.pause`` (or the
+  archiver's ``spec.pause``) holds.
 * :mod:`~sandbox.simulator.repositories` -- BackupStorages become Ready; Repositories'
   status (snapshotCount, size, lastBackupTime, recentSnapshots) follows their Snapshots.
 * :mod:`~sandbox.simulator.configurations` -- BackupConfigurations: ValidationPassed,
@@ -28,11 +33,13 @@ it makes where the reference is silent:
   Ready/NotReady/Invalid; one initial backup (InitialBackupTriggered), then BackupSessions
   on each session's cron schedule evaluated on *simulated* time (``time_scale``
   simulated seconds per real second); ``nextSchedule`` is the real wall-clock time of
-  that firing.
+  that firing. Applied before its storage or database, it waits NotReady, saying why;
+  deleted, it fires no more, and its Repositories and Snapshots stay.
 * :mod:`~sandbox.simulator.sessions` and :mod:`~sandbox.simulator.snapshots` --
   BackupSessions: Pending, Running (Snapshots created in their Repositories), then
   Succeeded or Failed; Skipped when the configuration is not ready or paused, or another
-  run of the same session is still going. Retention (``successfulSnapshots.last`` /
+  run of the same session is still going. Sessions a user creates (triggerBackup) run
+  the same way. Retention (``successfulSnapshots.last`` /
   ``failedSnapshots.last``, capped) and ``sessionHistoryLimit`` are applied afterwards.
 * :mod:`~sandbox.simulator.restores` -- RestoreSessions: Pending, Running with
   ``percentDone`` rising, Succeeded or Failed; the target database goes DataRestoring,

@@ -1,5 +1,14 @@
 """KubeDB's archiver controller: continuous backup of a database with ``spec.archiver.ref``.
 
+The double opt-in first: a database without ``spec.archiver`` gets ``spec.archiver.ref``
+written (a merge patch, as KubeDB's defaulting does) naming an archiver of its kind that
+admits it: the archiver's ``spec.databases.namespaces`` rule allows the database's
+namespace *and* its ``spec.databases.selector`` matches the database's labels (no
+selector admits nothing, as ``LabelSelectorAsSelector(nil)``); one in the database's own
+namespace is preferred, then the others by namespace and name (Rancher projects are not
+simulated). A database with ``spec.archiver`` set (even only ``pause``) is left to its
+own choice.
+
 What it plays: once the database is Provisioned, the archiver (``<Kind>Archiver`` in
 ``archiver.kubedb.com``) lists it in ``status.databaseRefs``; the database gets the
 BackupConfiguration ``<db>-archiver`` (owned by the database) with the sessions
@@ -38,6 +47,7 @@ from apis.objects import (
     text_at,
 )
 from apis.resources import BACKUP_CONFIGURATIONS, KUBEDB, REPOSITORIES, SNAPSHOTS
+from core.selectors import selector_from_label_selector
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog
@@ -54,6 +64,9 @@ class Archivers:
         self.sim = cluster.sim
 
     async def on_database(self, db: JSONDict) -> None:
+        if "archiver" not in mapping_at(db, "spec"):
+            await self._opt_in(db)
+            return
         if not str_at(db, "spec", "archiver", "ref", "name"):
             return
         kind, ns, name = str(db.get("kind")), ns_of(db), name_of(db)
@@ -77,6 +90,42 @@ class Archivers:
         if self.cluster.view(BACKUP_CONFIGURATIONS, (ns, f"{name}-archiver")) is None:
             await self.cluster.create(BACKUP_CONFIGURATIONS, _configuration(db, archiver))
         await self._ship_logs(db, archiver)
+
+    async def _opt_in(self, db: JSONDict) -> None:
+        """KubeDB's implicit choice: write ``spec.archiver.ref`` of an admitting archiver."""
+        kind = str(db.get("kind"))
+        res = self.cluster.archiver_kinds.get(f"{kind}Archiver")
+        db_res = self.cluster.db_kinds.get(kind)
+        if res is None or db_res is None or dig(db, "metadata", "deletionTimestamp"):
+            return
+        ns = ns_of(db)
+        labels = {str(k): str(v) for k, v in mapping_at(db, "metadata", "labels").items()}
+        admitting = [a for a in self.cluster.items(res) if self._admits(a, ns, labels)]
+        if not admitting:
+            return
+        # The database's own namespace first, then the others in a stable order.
+        admitting.sort(key=lambda a: (ns_of(a) != ns, ns_of(a), name_of(a)))
+        chosen = admitting[0]
+        ref = {"name": name_of(chosen), "namespace": ns_of(chosen)}
+        await self.cluster.patch(
+            db_res,
+            (ns, name_of(db)),
+            body={"spec": {"archiver": {"ref": ref}}},
+        )
+
+    def _admits(self, archiver: JSONDict, namespace: str, labels: dict[str, str]) -> bool:
+        """Double opt-in: the archiver's namespace rule and its selector on the labels."""
+        consumers = mapping_at(archiver, "spec", "databases")
+        if not self.cluster.namespace_allowed(
+            mapping_at(consumers, "namespaces"),
+            owner_namespace=ns_of(archiver),
+            namespace=namespace,
+        ):
+            return False
+        selector = consumers.get("selector")
+        if selector is None:
+            return False  # LabelSelectorAsSelector(nil) matches nothing
+        return selector_from_label_selector(selector).matches(labels)
 
     async def _ship_logs(self, db: JSONDict, archiver: JSONDict) -> None:
         ns, name = ns_of(db), name_of(db)

@@ -7,9 +7,13 @@ the database's ``variables.kubestash.com/<var>`` annotations, when the blueprint
 ``usagePolicy`` allows the database's namespace and its ``subjects`` (if any) include the
 database's kind. ``blueprint.kubestash.com/session-names`` picks some of the sessions.
 
+Only blueprints that a database's annotations name are ever expanded: a blueprint the
+gateway writes for a BackupPolicy (and expands itself, as the caller) is left alone.
+
 Guesses where the reference is silent: the configuration is generated once and never
 re-synced from the blueprint; a missing blueprint is left for the gateway to report;
-a ``${var}`` with no annotation stays as it is.
+``${var:=default}`` takes the default without an annotation (envsubst's syntax, which
+KubeStash's Function arguments use); a ``${var}`` with no annotation stays as it is.
 """
 
 from __future__ import annotations
@@ -91,11 +95,19 @@ class Blueprints:
 
 
 def _substitute(value: Any, variables: dict[str, str]) -> Any:
-    """Replace ``${name}`` placeholders in every string with the variable's value."""
+    """Replace ``${name}`` placeholders in every string with the variable's value, and
+    ``${name:=default}`` with the value or else the default."""
     if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: variables.get(m.group(1), m.group(0)), value)
+        return _PLACEHOLDER.sub(lambda m: _fill(m, variables), value)
     if isinstance(value, dict):
         return {k: _substitute(v, variables) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, variables) for v in value]
     return value
+
+
+def _fill(match: re.Match[str], variables: dict[str, str]) -> str:
+    name, marker, default = match.group(1).partition(":=")
+    if name in variables:
+        return variables[name]
+    return default if marker else match.group(0)

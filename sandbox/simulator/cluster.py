@@ -307,7 +307,12 @@ class Cluster:
     def allowed(self, owner: Raw, namespace: str) -> bool:
         """KubeStash usagePolicy: may objects in ``namespace`` use ``owner``?"""
         policy = mapping_at(owner, "spec", "usagePolicy", "allowedNamespaces")
-        scope = str_at(policy, "from") or "Same"
+        return self.namespace_allowed(policy, owner_namespace=ns_of(owner), namespace=namespace)
+
+    def namespace_allowed(self, rule: Raw, *, owner_namespace: str, namespace: str) -> bool:
+        """A ``{from: All|Same|Selector, selector}`` namespace rule (KubeStash's
+        usagePolicy, KubeDB's archiver ``databases.namespaces``): is ``namespace`` in?"""
+        scope = str_at(rule, "from") or "Same"
         if scope == "All":
             return True
         if scope == "Selector":
@@ -315,8 +320,8 @@ class Cluster:
             if ns is None:
                 return False
             labels = {str(k): str(v) for k, v in mapping_at(ns, "metadata", "labels").items()}
-            return selector_from_label_selector(policy.get("selector") or {}).matches(labels)
-        return ns_of(owner) == namespace
+            return selector_from_label_selector(rule.get("selector") or {}).matches(labels)
+        return owner_namespace == namespace
 
     def default_of(self, res: ResourceType, namespace: str) -> JSONDict | None:
         """The ``spec.default`` object usable from ``namespace`` (its own first)."""

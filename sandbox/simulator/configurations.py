@@ -11,6 +11,15 @@ schedule; Repositories created from the sessions once the configuration is Ready
 Ready, NotReady or Invalid; ``dependencies`` lists the sessions' Addons when the Addon
 kind is served.
 
+A configuration may be applied before its database, BackupStorage or RetentionPolicy (a
+pipeline applies in any order): it stays NotReady, saying which is missing in
+``targetFound`` and ``backends[].storage.reason`` / ``retentionPolicy.reason``, and
+becomes Ready, makes its Repositories and triggers its initial backup once they exist.
+Deleting a configuration ends its schedules (a run under way fails, see
+:mod:`~sandbox.simulator.sessions`); its Repositories and their Snapshots are not owned
+by it and stay until deleted themselves (the sandbox has no garbage collector, so its
+finished BackupSessions stay too, where a real cluster would collect them).
+
 Schedules run on *simulated* time (``time_scale`` simulated seconds per real second);
 ``nextSchedule`` is the real wall-clock time of the next firing. A paused configuration
 or a suspended scheduler fires nothing. Guesses where the reference is silent: the

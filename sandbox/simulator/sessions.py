@@ -8,11 +8,14 @@ RetentionPolicyExecutorEnsured, SessionHistoryCleaned and MetricsPushed. It is S
 (BackupSkipped, PreRequisitesNotSatisfied) when the configuration or its session is
 missing, not Ready or paused, or when another run of the same session is still going.
 After a run, retention (:meth:`SnapshotWriter.apply_retention`) and the session's
-``sessionHistoryLimit`` are applied.
+``sessionHistoryLimit`` are applied. A BackupSession a user creates (the gateway's
+triggerBackup, ``kubectl kubestash trigger``: ``spec.invoker``, ``spec.session``, an
+ownerReference, no labels) runs exactly like a scheduled one, and is Skipped the same way.
 
 Guesses where the reference is silent: only BackupConfiguration invokers are run
-(BackupBatch runs are not simulated); a run whose configuration disappears fails with
-FailedToEnsureBackupExecutor; one component of a failing run fails (not the manifest),
+(BackupBatch runs are not simulated); a run whose configuration disappears (deleted
+mid-run) fails with FailedToEnsureBackupExecutor and its unfinished Snapshots fail
+(BackupIncomplete); one component of a failing run fails (not the manifest),
 the others succeed; a missing configuration may be informer lag for ``MISSING_GRACE``.
 """
 
@@ -169,6 +172,8 @@ class Sessions:
 
     async def _fail_without_run(self, bs: JSONDict, why: str) -> None:
         now = self.sim.clock.now()
+        for entry in mappings_at(bs, "status", "snapshots"):
+            await self.snapshots.abandon((ns_of(bs), text_at(entry, "name")), why=why, now=now)
 
         def mutate(_: JSONDict, status: JSONDict) -> None:
             conds = Conditions(status, now=now)

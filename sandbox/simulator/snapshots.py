@@ -3,7 +3,8 @@
 What it plays: a run's Snapshot (``<repository>-<configuration>-<session>-<stamp>``, with
 the ``kubestash.com/app-ref-*`` and ``repo-name`` labels) starts Running with one
 component per addon task, then ends Succeeded (SnapshotMetadataUploaded,
-RecentSnapshotListUpdated) or Failed (BackupIncomplete). Retention keeps the newest
+RecentSnapshotListUpdated) or Failed (BackupIncomplete), also when its run stops before
+the end (its configuration deleted). Retention keeps the newest
 ``successfulSnapshots.last`` and ``failedSnapshots.last`` full Snapshots per Repository.
 
 Guesses where the reference is silent: a database's data size is stable per database
@@ -273,6 +274,41 @@ class SnapshotWriter:
 
         await self.cluster.update_status(SNAPSHOTS, (ns, name), mutate=mutate)
         return ("Failed" if failed else "Succeeded"), error
+
+    async def abandon(self, address: tuple[str, str], *, why: str, now: datetime) -> None:
+        """End a Snapshot whose run stopped before it finished: the components not done
+        fail with ``why`` and the snapshot is Failed (BackupIncomplete)."""
+
+        def mutate(_: JSONDict, status: JSONDict) -> None:
+            if status.get("phase") in ("Succeeded", "Failed"):
+                return
+            components = {
+                name: (
+                    dict(c)
+                    if str_at(c, "phase") in ("Succeeded", "Failed")
+                    else {**c, "phase": "Failed", "error": why}
+                )
+                for name, c in mapping_at(status, "components").items()
+                if isinstance(c, Mapping)
+            }
+            conds = Conditions(status, now=now)
+            conds.true(
+                "BackupIncomplete",
+                reason="BackupFailed",
+                message=f"Backup was interrupted: {why}",
+                severity="Error",
+            )
+            status.update(
+                {
+                    "phase": "Failed",
+                    "lastUpdateTime": o.ts(now),
+                    "integrity": False,
+                    "components": components,
+                    "conditions": conds.items,
+                }
+            )
+
+        await self.cluster.update_status(SNAPSHOTS, address, mutate=mutate)
 
     def _component_size(self, component: str, db: JSONDict | None, data_bytes: float) -> float:
         rng = self.sim.rng

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest_asyncio
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from sandbox.simulator import Simulator
-from tests.helpers import seed
+from tests.helpers import kube_http, seed
 from tests.ws import GraphQLWebSocket
 
 pytestmark = pytest.mark.sandbox
@@ -161,3 +162,84 @@ async def test_backups_and_restores_stream_live_to_the_right_people(
             m["payload"]["data"]["backupSessionEvents"]["ref"]["namespace"] == "team-b"
             for m in [await bob.message(b_sessions) for _ in range(bob.pending(b_sessions))]
         )
+
+
+@pytest.mark.timeout(180)
+async def test_a_backup_alice_enables_and_triggers_streams_its_runs(
+    served: str, sandbox: Sandbox, simulator: Simulator, unique: str
+) -> None:
+    """What enableBackup and triggerBackup write, written by alice herself: the initial
+    run and the one she triggers both stream to her, with their snapshots."""
+    sessions = """subscription($f: BackupSessionFilter) { backupSessionEvents(filter: $f) {
+        type ref { namespace name } phase } }"""
+    snapshots = """subscription($f: SnapshotFilter) { snapshotEvents(filter: $f) {
+        type ref { namespace name } phase snapshot { repository { name } } } }"""
+    ns = "team-a"
+    store = o.backup_storage(f"own-{unique}", ns)
+    keep = o.retention_policy(f"keep-{unique}", ns)
+    db = o.database("Postgres", f"mine-{unique}", ns, phase=None)
+    db.pop("status", None)
+    bc = o.enabled_backup(
+        db,
+        storage=(ns, f"own-{unique}"),
+        retention=(ns, f"keep-{unique}"),
+        encryption=(ns, f"enc-{unique}"),
+        schedule="0 0 1 1 *",  # yearly: only the initial run and alice's own
+    )
+    bc_name = bc["metadata"]["name"]
+    await seed(sandbox, [store, keep])
+    async with (
+        GraphQLWebSocket(served, sandbox.tokens["alice"]) as ws,
+        kube_http(sandbox, user="alice") as alice,
+    ):
+        runs = await ws.subscribe(sessions, {"f": {"namespaces": [ns]}})
+        snaps = await ws.subscribe(snapshots, {"f": {"namespaces": [ns]}})
+        await asyncio.sleep(1)  # INITIAL events of older objects come first
+        for path, body in (
+            (
+                f"/api/v1/namespaces/{ns}/secrets",
+                o.encryption_secret(f"enc-{unique}", ns, password="x"),
+            ),
+            (f"/apis/kubedb.com/v1/namespaces/{ns}/postgreses", db),
+            (f"/apis/core.kubestash.com/v1alpha1/namespaces/{ns}/backupconfigurations", bc),
+        ):
+            r = await alice.post(path, json=body)
+            assert r.status_code == 201, r.text
+
+        def done(e: dict[str, Any]) -> bool:
+            return bc_name in e["ref"]["name"] and e["phase"] in ("SUCCEEDED", "FAILED")
+
+        first = await _collect(ws, runs, "backupSessionEvents", done)
+        assert first[-1]["phase"] == "SUCCEEDED"
+        initial = first[-1]["ref"]["name"]
+
+        r = await alice.get(
+            f"/apis/core.kubestash.com/v1alpha1/namespaces/{ns}/backupconfigurations/{bc_name}"
+        )
+        assert r.status_code == 200, r.text
+        manual = o.triggered_session(r.json(), session="full-backup", at=datetime.now(UTC))
+        if manual["metadata"]["name"] == initial:  # the same second as the initial run
+            await asyncio.sleep(1)
+            manual = o.triggered_session(r.json(), session="full-backup", at=datetime.now(UTC))
+        r = await alice.post(
+            f"/apis/core.kubestash.com/v1alpha1/namespaces/{ns}/backupsessions", json=manual
+        )
+        assert r.status_code == 201, r.text
+        name = manual["metadata"]["name"]
+
+        second = await _collect(
+            ws,
+            runs,
+            "backupSessionEvents",
+            lambda e: e["ref"]["name"] == name and e["phase"] in ("SUCCEEDED", "FAILED"),
+        )
+        phases = [e["phase"] for e in second if e["ref"]["name"] == name]
+        assert phases[-1] == "SUCCEEDED"
+        assert "RUNNING" in phases
+
+        def snapshot_done(e: dict[str, Any]) -> bool:
+            return name in e["ref"]["name"] and e["phase"] == "SUCCEEDED"
+
+        snap = await _collect(ws, snaps, "snapshotEvents", snapshot_done)
+        repo = f"{db['metadata']['name']}-backup"
+        assert snap[-1]["snapshot"]["repository"] == {"name": repo}

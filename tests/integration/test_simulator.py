@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from kube.manifests import Discovery, apply_manifest
+from sandbox import demo
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from sandbox.simulator import FAIL_ANNOTATION, FIELD_MANAGER, Simulator
@@ -68,9 +70,9 @@ async def namespace(sandbox: Sandbox, name: str, labels: dict[str, str] | None =
     return name
 
 
-async def create(sandbox: Sandbox, *objects: Obj, cluster: int = 0) -> None:
+async def create(sandbox: Sandbox, *objects: Obj, cluster: int = 0, user: str = "admin") -> None:
     """Apply objects as a user would: spec only, the status is the operators' job."""
-    client = sandbox.client(cluster)
+    client = sandbox.client(cluster, user=user)
     discovery = Discovery(client)
     try:
         for obj in objects:
@@ -474,6 +476,45 @@ async def test_blueprint_annotations_create_the_appbinding_configuration(
     assert names == {"appbinding-auto"}
 
 
+async def test_blueprint_placeholder_defaults_apply_without_annotations(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}bpdef-{unique}")
+    sessions = [
+        o.session_spec(schedule="${schedule:=*/30 * * * *}", repository="${repoName:=pg-default}")
+    ]
+    await create(
+        sandbox,
+        o.backup_storage("s3", ns, scope="All"),
+        o.retention_policy("keep", ns, scope="All"),
+        o.blueprint("defaults", ns, storage=(ns, "s3"), retention=(ns, "keep"), sessions=sessions),
+        o.database(
+            "Postgres",
+            "pg",
+            ns,
+            phase=None,
+            annotations={
+                "blueprint.kubestash.com/name": "defaults",
+                "blueprint.kubestash.com/namespace": ns,
+            },
+        ),
+    )
+
+    async def generated() -> Obj | None:
+        bc = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/appbinding-pg")
+        return bc if phase(bc) == "Ready" else None
+
+    bc = await eventually(generated, timeout=30)
+    session = bc["spec"]["sessions"][0]
+    assert session["scheduler"]["schedule"] == "*/30 * * * *"
+    assert session["repositories"][0]["name"] == "pg-default"
+
+    async def repo_created() -> bool:
+        return await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-default") is not None
+
+    await eventually(repo_created, timeout=30)
+
+
 # --------------------------------------------------------------------------- archivers
 
 
@@ -826,6 +867,539 @@ async def test_injected_failures_fail_sessions_snapshots_and_restores(
 
     got = await eventually(ghost, timeout=30)
     assert "no-such-snap" in conditions(got)["RestoreExecutorEnsured"]["message"]
+
+
+# --------------------------------------------------------------------------- what the
+# gateway's backup mutations write (shared/policy-encoding.md), written as alice
+
+EDITOR_ROLE = "stashql-sandbox:database-editor"
+ALICE_DONE = frozenset({"Succeeded", "Failed", "Skipped"})
+
+
+async def alice_namespace(sandbox: Sandbox, name: str) -> str:
+    """A namespace where alice has exactly her team-a rights (the editor role).
+
+    The simulator here only reconciles this module's namespaces, so alice's objects go
+    into one of them rather than into team-a itself, under the same RoleBinding.
+    """
+    await namespace(sandbox, name)
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": f"{EDITOR_ROLE}:alice", "namespace": name},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": EDITOR_ROLE,
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+    }
+    async with kube_http(sandbox, user="admin") as client:
+        r = await client.post(
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{name}/rolebindings", json=binding
+        )
+        assert r.status_code in (201, 409), r.text
+    return name
+
+
+async def kubedb_namespace(sandbox: Sandbox, name: str, *, with_storage: bool = True) -> str:
+    """The admin namespace (``kubedb`` in the demo): storage and retention shared with
+    every namespace, and the encryption Secret the policies name."""
+    await namespace(sandbox, name)
+    objects = [o.encryption_secret("std-encryption", name, password="not-shown")]
+    if with_storage:
+        objects += [
+            o.backup_storage("s3", name, scope="All"),
+            o.retention_policy("keep-30d", name, scope="All", last=10),
+        ]
+    await create(sandbox, *objects)
+    return name
+
+
+def enabled(db: Obj, adm: str, *, schedule: str, paused: bool = False) -> Obj:
+    """``<db>-backup`` as enableBackup writes it from the policy ``postgres-standard``."""
+    return o.enabled_backup(
+        db,
+        storage=(adm, "s3"),
+        retention=(adm, "keep-30d"),
+        encryption=(adm, "std-encryption"),
+        policy=(adm, "postgres-standard"),
+        session="daily",
+        schedule=schedule,
+        paused=paused,
+    )
+
+
+def session_conditions(bc: Obj | None, session: str = "daily") -> dict[str, Obj]:
+    for entry in ((bc or {}).get("status") or {}).get("sessions") or []:
+        if entry.get("name") == session:
+            return conditions({"status": entry})
+    return {}
+
+
+async def runs_of(client: httpx.AsyncClient, ns: str, bc: str) -> list[Obj]:
+    runs = await items(client, f"{CORE}/namespaces/{ns}/backupsessions")
+    return [r for r in runs if r["spec"]["invoker"]["name"] == bc]
+
+
+async def test_configuration_written_by_alice_backs_up_initially_and_on_schedule(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    adm = await kubedb_namespace(sandbox, f"{PREFIX}kdb-{unique}")
+    ns = await alice_namespace(sandbox, f"{PREFIX}alice-{unique}")
+    # The policy itself: the gateway expands it, so the simulator must leave it alone.
+    await create(
+        sandbox,
+        o.policy_blueprint(
+            "postgres-standard",
+            adm,
+            storage=(adm, "s3"),
+            retention=(adm, "keep-30d"),
+            encryption=(adm, "std-encryption"),
+        ),
+    )
+    pg = o.database("Postgres", "pg", ns, phase=None)
+    idle = o.database("Postgres", "idle", ns, phase=None)
+    # Every 5 simulated minutes = every 0.5 real seconds at 600x.
+    await create(
+        sandbox,
+        pg,
+        idle,
+        enabled(pg, adm, schedule="*/5 * * * *"),
+        enabled(idle, adm, schedule="*/5 * * * *", paused=True),
+        user="alice",
+    )
+    bc_path = f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup"
+
+    async def ready() -> Obj | None:
+        bc = await get(admin, bc_path)
+        triggered = session_conditions(bc).get("InitialBackupTriggered", {})
+        return bc if phase(bc) == "Ready" and triggered.get("status") == "True" else None
+
+    bc = await eventually(ready, timeout=30)
+    assert bc["metadata"]["labels"]["kubestash.com/invoker-kind"] == "BackupBlueprint"
+    assert bc["status"]["targetFound"] is True
+    assert conditions(bc)["ValidationPassed"]["status"] == "True"
+    backend = bc["status"]["backends"][0]
+    assert (backend["name"], backend["ready"]) == ("default", True)
+    assert backend["storage"] == {"ref": {"namespace": adm, "name": "s3"}, "phase": "Ready"}
+    assert backend["retentionPolicy"] == {
+        "ref": {"namespace": adm, "name": "keep-30d"},
+        "found": True,
+    }
+    assert session_conditions(bc)["SchedulerEnsured"]["status"] == "True"
+
+    repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-daily")
+    assert repo["spec"]["path"] == f"/{ns}/pg/daily"
+    assert repo["spec"]["storageRef"] == {"namespace": adm, "name": "s3"}
+    assert repo["spec"]["encryptionSecret"] == {"namespace": adm, "name": "std-encryption"}
+    assert repo["spec"]["appRef"]["name"] == "pg"
+
+    # The initial run, then the scheduled ones: more distinct runs than the history keeps.
+    seen: dict[str, Obj] = {}
+
+    async def several() -> bool:
+        for run in await runs_of(admin, ns, "pg-backup"):
+            if phase(run) == "Succeeded":
+                seen[run["metadata"]["name"]] = run
+        return len(seen) >= 4
+
+    await eventually(several, timeout=30, interval=0.2)
+    run = sorted(seen.values(), key=lambda r: r["metadata"]["name"])[-1]
+    assert run["spec"]["session"] == "daily"
+    assert run["status"]["retentionPolicy"][0]["ref"] == {"namespace": adm, "name": "keep-30d"}
+    entry = run["status"]["snapshots"][0]
+    assert (entry["repository"], entry["phase"]) == ("pg-daily", "Succeeded")
+    snap = await get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{entry['name']}")
+    if snap is not None:  # retention may already have pruned this one
+        assert set(snap["status"]["components"]) == {"dump", "manifest"}
+        assert snap["spec"]["session"] == "daily"
+    snaps = await items(
+        admin,
+        f"{STORAGE}/namespaces/{ns}/snapshots",
+        labelSelector="kubestash.com/repo-name=pg-daily",
+    )
+    done = [s for s in snaps if phase(s) == "Succeeded"]
+    assert done
+    for s in done:
+        assert set(s["status"]["components"]) == {"dump", "manifest"}
+        assert s["status"]["components"]["manifest"]["phase"] == "Succeeded"
+
+    # The paused configuration is Ready but never runs, not even its initial backup.
+    idle_bc = await must_get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/idle-backup")
+    assert phase(idle_bc) == "Ready"
+    assert "InitialBackupTriggered" not in session_conditions(idle_bc)
+    assert await runs_of(admin, ns, "idle-backup") == []
+    # Nothing expanded the policy's blueprint: only alice's two configurations exist.
+    for where in (ns, adm):
+        names = {
+            b["metadata"]["name"]
+            for b in await items(admin, f"{CORE}/namespaces/{where}/backupconfigurations")
+        }
+        assert names == ({"pg-backup", "idle-backup"} if where == ns else set())
+
+
+async def test_backup_sessions_alice_triggers_run_or_are_skipped_while_paused(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    adm = await kubedb_namespace(sandbox, f"{PREFIX}kdb-{unique}")
+    ns = await alice_namespace(sandbox, f"{PREFIX}trig-{unique}")
+    pg = o.database("Postgres", "pg", ns, phase=None)
+    idle = o.database("Postgres", "idle", ns, phase=None)
+    yearly = "0 0 1 1 *"  # the only scheduled run is the initial one
+    await create(
+        sandbox,
+        pg,
+        idle,
+        enabled(pg, adm, schedule=yearly),
+        enabled(idle, adm, schedule=yearly, paused=True),
+        user="alice",
+    )
+
+    async def initial_done() -> bool:
+        runs = await runs_of(admin, ns, "pg-backup")
+        return bool(runs) and all(phase(r) == "Succeeded" for r in runs)
+
+    await eventually(initial_done, timeout=30)
+    before = {r["metadata"]["name"] for r in await runs_of(admin, ns, "pg-backup")}
+
+    async with kube_http(sandbox, user="alice") as alice:
+        bc = await must_get(alice, f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup")
+        manual = o.triggered_session(bc, session="daily", at=datetime.now(UTC))
+        name = manual["metadata"]["name"]
+        assert name not in before
+        r = await alice.post(f"{CORE}/namespaces/{ns}/backupsessions", json=manual)
+        assert r.status_code == 201, r.text
+
+        async def idle_ready() -> Obj | None:
+            got = await get(alice, f"{CORE}/namespaces/{ns}/backupconfigurations/idle-backup")
+            return got if phase(got) == "Ready" else None
+
+        idle_bc = await eventually(idle_ready, timeout=30)
+        skipped_run = o.triggered_session(idle_bc, session="daily", at=datetime.now(UTC))
+        r = await alice.post(f"{CORE}/namespaces/{ns}/backupsessions", json=skipped_run)
+        assert r.status_code == 201, r.text
+
+    async def finished(path: str) -> Obj | None:
+        got = await get(admin, path)
+        return got if phase(got) in ALICE_DONE else None
+
+    run = await eventually(
+        lambda: finished(f"{CORE}/namespaces/{ns}/backupsessions/{name}"), timeout=30
+    )
+    assert phase(run) == "Succeeded"
+    for kind in ("BackupExecutorEnsured", "SnapshotsEnsured", "MetricsPushed"):
+        assert conditions(run)[kind]["status"] == "True", kind
+    entry = run["status"]["snapshots"][0]
+    assert (entry["repository"], entry["phase"]) == ("pg-daily", "Succeeded")
+    snap = await must_get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{entry['name']}")
+    assert snap["spec"]["backupSession"] == name
+    assert snap["spec"]["session"] == "daily"
+    assert phase(snap) == "Succeeded"
+    assert set(snap["status"]["components"]) == {"dump", "manifest"}
+    repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-daily")
+    assert any(s["name"] == entry["name"] for s in repo["status"].get("recentSnapshots") or [])
+
+    skipped = await eventually(
+        lambda: finished(
+            f"{CORE}/namespaces/{ns}/backupsessions/{skipped_run['metadata']['name']}"
+        ),
+        timeout=30,
+    )
+    assert phase(skipped) == "Skipped"
+    why = conditions(skipped)["BackupSkipped"]
+    assert (why["status"], why["reason"]) == ("True", "PreRequisitesNotSatisfied")
+    assert "paused" in why["message"]
+    assert skipped["status"].get("snapshots") in (None, [])
+
+
+async def test_archiver_admits_a_database_that_names_none_and_pause_stops_its_logs(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}optin-{unique}")
+    other = await namespace(sandbox, f"{PREFIX}optin-{unique}-far")
+    storage, retention = storage_pair(ns)
+    wanted = {"matchLabels": {"archiver": "true"}}
+    await create(
+        sandbox,
+        storage,
+        retention,
+        # Admits labelled databases of its own namespace: the one to be chosen.
+        o.archiver(
+            "Postgres", "near", ns, storage=(ns, "s3"), retention=(ns, "keep"), db_selector=wanted
+        ),
+        # Admits them from every namespace, but the database's own namespace comes first.
+        o.archiver(
+            "Postgres",
+            "anywhere",
+            other,
+            storage=(ns, "s3"),
+            retention=(ns, "keep"),
+            scope="All",
+            db_selector=wanted,
+        ),
+        # Same namespace only (its own): admits nothing here.
+        o.archiver(
+            "Postgres", "far", other, storage=(ns, "s3"), retention=(ns, "keep"), db_selector={}
+        ),
+        o.database("Postgres", "chosen", ns, phase=None, labels={"archiver": "true"}),
+        o.database("Postgres", "plain", ns, phase=None),
+    )
+    db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/chosen"
+
+    async def opted_in() -> Obj | None:
+        db = await get(admin, db_path)
+        return db if (db or {}).get("spec", {}).get("archiver") else None
+
+    db = await eventually(opted_in, timeout=30)
+    assert db["spec"]["archiver"] == {"ref": {"name": "near", "namespace": ns}}
+
+    async def shipping() -> Obj | None:
+        snap = await get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/chosen-incremental-snapshot")
+        wal = ((snap or {}).get("status") or {}).get("components", {}).get("wal", {})
+        stats = wal.get("logStats") or {}
+        return stats if stats.get("totalSucceededCount", 0) >= 1 else None
+
+    first = await eventually(shipping, timeout=30)
+
+    async def moving() -> bool:
+        now = await shipping()
+        return now is not None and now["totalSucceededCount"] > first["totalSucceededCount"]
+
+    await eventually(moving, timeout=30)
+    bc = await must_get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/chosen-archiver")
+    assert bc["spec"]["target"]["name"] == "chosen"
+    near = await must_get(admin, f"{ARCHIVER}/namespaces/{ns}/postgresarchivers/near")
+    assert {"name": "chosen", "namespace": ns} in near["status"]["databaseRefs"]
+
+    # Pausing the database's archiving (as disableBackup does) stops the log shipping.
+    r = await admin.patch(
+        db_path,
+        json={"spec": {"archiver": {"pause": True}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200, r.text
+    await asyncio.sleep(1.0)  # a push may have been under way
+    frozen = await shipping()
+    assert frozen is not None
+    await asyncio.sleep(2.0)
+    later = await shipping()
+    assert later is not None
+    assert later["end"] == frozen["end"]
+    assert later["totalSucceededCount"] == frozen["totalSucceededCount"]
+    # The pause keeps the choice: KubeDB never picks another archiver for it.
+    kept = await must_get(admin, db_path)
+    assert kept["spec"]["archiver"] == {"ref": {"name": "near", "namespace": ns}, "pause": True}
+
+    # Not labelled: no archiver admits it, and nothing is written.
+    plain = await must_get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/plain")
+    assert phase(plain) == "Ready"
+    assert "archiver" not in plain["spec"]
+    assert await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/plain-archiver") is None
+
+
+async def test_configuration_applied_before_its_storage_and_database_becomes_ready_later(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    adm = await kubedb_namespace(sandbox, f"{PREFIX}kdb-{unique}", with_storage=False)
+    ns = await alice_namespace(sandbox, f"{PREFIX}order-{unique}")
+    pg = o.database("Postgres", "pg", ns, phase=None)
+    # A pipeline applies the configuration first: no database, storage or policy yet.
+    await create(sandbox, enabled(pg, adm, schedule="0 0 1 1 *"), user="alice")
+    bc_path = f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup"
+
+    async def not_ready() -> Obj | None:
+        bc = await get(admin, bc_path)
+        return bc if phase(bc) == "NotReady" and (bc or {})["status"].get("backends") else None
+
+    bc = await eventually(not_ready, timeout=30)
+    assert bc["status"]["targetFound"] is False
+    assert conditions(bc)["ValidationPassed"]["status"] == "True"
+    backend = bc["status"]["backends"][0]
+    assert backend["ready"] is False
+    assert f"BackupStorage {adm}/s3 not found" in backend["storage"]["reason"]
+    assert backend["retentionPolicy"]["found"] is False
+    assert f"RetentionPolicy {adm}/keep-30d not found" in backend["retentionPolicy"]["reason"]
+    assert "InitialBackupTriggered" not in session_conditions(bc)
+
+    await create(sandbox, pg, user="alice")
+    await asyncio.sleep(1.0)
+    still = await must_get(admin, bc_path)
+    assert phase(still) == "NotReady"
+    assert still["status"]["targetFound"] is True
+    assert await runs_of(admin, ns, "pg-backup") == []
+    assert await items(admin, f"{STORAGE}/namespaces/{ns}/repositories") == []
+
+    await create(
+        sandbox,
+        o.backup_storage("s3", adm, scope="All"),
+        o.retention_policy("keep-30d", adm, scope="All"),
+    )
+
+    async def ready() -> Obj | None:
+        got = await get(admin, bc_path)
+        triggered = session_conditions(got).get("InitialBackupTriggered", {})
+        return got if phase(got) == "Ready" and triggered.get("status") == "True" else None
+
+    bc = await eventually(ready, timeout=30)
+    backend = bc["status"]["backends"][0]
+    assert backend["ready"] is True
+    assert "reason" not in backend["storage"]
+    assert "reason" not in backend["retentionPolicy"]
+    assert await get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-daily") is not None
+
+    async def backed_up() -> bool:
+        return any(phase(r) == "Succeeded" for r in await runs_of(admin, ns, "pg-backup"))
+
+    await eventually(backed_up, timeout=30)
+
+
+async def test_deleting_a_configuration_stops_its_sessions_and_keeps_its_data(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    adm = await kubedb_namespace(sandbox, f"{PREFIX}kdb-{unique}")
+    ns = await alice_namespace(sandbox, f"{PREFIX}del-{unique}")
+    pg = o.database("Postgres", "pg", ns, phase=None)
+    await create(sandbox, pg, enabled(pg, adm, schedule="*/5 * * * *"), user="alice")
+
+    async def backed_up() -> bool:
+        runs = await runs_of(admin, ns, "pg-backup")
+        return len([r for r in runs if phase(r) == "Succeeded"]) >= 2
+
+    await eventually(backed_up, timeout=30, interval=0.2)
+    async with kube_http(sandbox, user="alice") as alice:
+        r = await alice.delete(f"{CORE}/namespaces/{ns}/backupconfigurations/pg-backup")
+        assert r.status_code == 200, r.text
+
+    # A run under way when the configuration went ends; none starts afterwards.
+    async def settled() -> list[Obj] | None:
+        runs = await runs_of(admin, ns, "pg-backup")
+        return runs if all(phase(r) in ALICE_DONE for r in runs) else None
+
+    runs = await eventually(settled, timeout=30)
+    names = {r["metadata"]["name"] for r in runs}
+    snap_path = f"{STORAGE}/namespaces/{ns}/snapshots"
+    kept = await items(admin, snap_path)
+    snapshots = {s["metadata"]["name"] for s in kept}
+    assert snapshots
+    # None is left Running: an interrupted run's Snapshot failed with it.
+    assert {phase(s) for s in kept} <= {"Succeeded", "Failed"}
+    await asyncio.sleep(2.5)  # five firings of the old schedule at 600x
+    assert {r["metadata"]["name"] for r in await runs_of(admin, ns, "pg-backup")} == names
+    assert {s["metadata"]["name"] for s in await items(admin, snap_path)} == snapshots
+    repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-daily")
+    assert repo["status"]["snapshotCount"] >= 1
+
+
+_PLACEHOLDER = re.compile(r"\$\{([^}:]+)(?::=([^}]*))?\}")
+
+
+def expand(value: Any, values: dict[str, str]) -> Any:
+    """The gateway's expansion of a policy's template (``${name}``, ``${name:=default}``)."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(2) or m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: expand(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, values) for v in value]
+    return value
+
+
+async def test_the_demo_policy_enabled_for_reports_backs_up_as_in_the_walkthrough(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    adm = await namespace(sandbox, f"{PREFIX}kubedb-{unique}")
+    ns = await alice_namespace(sandbox, f"{PREFIX}team-{unique}")
+    policy = demo.backup_policy(storage="s3-prod", namespace=adm)
+    client = sandbox.client(0)
+    discovery = Discovery(client)
+    try:
+        for obj in [
+            o.backup_storage("s3-prod", adm, scope="All", default=True),
+            o.retention_policy("keep-30d", adm, scope="All", default=True),
+            *policy,
+        ]:
+            body = {k: v for k, v in obj.items() if k != "status"}
+            info = await discovery.resource(body["apiVersion"], body["kind"])
+            # Strict: every field the demo seeds is one the CRDs know.
+            await client.apply(
+                info.path(namespace=adm, name=body["metadata"]["name"]),
+                body,
+                field_manager="stashql-tests",
+                params={"fieldValidation": "Strict"},
+            )
+    finally:
+        await client.close()
+    blueprint = next(x for x in policy if x["kind"] == "BackupBlueprint")
+    assert await get(admin, f"{CORE}/namespaces/{adm}/hooktemplates/check-rows") is not None
+
+    # What enableBackup(reports, policy postgres-standard, schedule */5) writes as alice.
+    reports = o.database("Postgres", "reports", ns, phase=None)
+    template = expand(
+        blueprint["spec"]["backupConfigurationTemplate"],
+        {
+            "targetName": "reports",
+            "targetNamespace": ns,
+            "targetKind": "Postgres",
+            "addon": "postgres-addon",
+            "schedule": "*/5 * * * *",
+        },
+    )
+    bc = {
+        "apiVersion": o.CORE_V1,
+        "kind": "BackupConfiguration",
+        "metadata": {
+            "name": "reports-backup",
+            "namespace": ns,
+            "labels": {
+                **o.MANAGED_BY_STASHQL,
+                "kubestash.com/invoker-name": demo.POLICY,
+                "kubestash.com/invoker-namespace": adm,
+                "kubestash.com/invoker-kind": "BackupBlueprint",
+            },
+        },
+        "spec": {
+            "target": {
+                "apiGroup": "kubedb.com",
+                "kind": "Postgres",
+                "namespace": ns,
+                "name": "reports",
+            },
+            "backends": template["backends"],
+            "sessions": template["sessions"],
+        },
+    }
+    assert "${" not in str(bc)
+    await create(sandbox, reports, bc, user="alice")
+
+    async def backed_up() -> Obj | None:
+        runs = [r for r in await runs_of(admin, ns, "reports-backup") if phase(r) == "Succeeded"]
+        return runs[0] if runs else None
+
+    run = await eventually(backed_up, timeout=30)
+    got = await must_get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/reports-backup")
+    assert phase(got) == "Ready"
+    assert got["status"]["backends"][0]["retentionPolicy"]["ref"] == {
+        "namespace": adm,
+        "name": "keep-30d",
+    }
+    repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/reports-daily")
+    assert repo["spec"]["path"] == f"/{ns}/reports/daily"
+    assert repo["spec"]["encryptionSecret"] == {
+        "namespace": adm,
+        "name": "postgres-standard-encryption",
+    }
+    snap = await must_get(
+        admin, f"{STORAGE}/namespaces/{ns}/snapshots/{run['status']['snapshots'][0]['name']}"
+    )
+    assert set(snap["status"]["components"]) == {"dump", "manifest"}
+    # The policy's blueprint itself was never expanded by the operator.
+    for where in (ns, adm):
+        names = {
+            b["metadata"]["name"]
+            for b in await items(admin, f"{CORE}/namespaces/{where}/backupconfigurations")
+        }
+        assert names == ({"reports-backup"} if where == ns else set())
 
 
 async def test_every_write_passed_validation(sim: Simulator) -> None:

@@ -8,22 +8,35 @@ names are checked the way a client sees them.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import graphql
 import pytest
 import strawberry
 from strawberry.types import ExecutionResult
 
 import schema
 from apis import objects
+from apis.resources import (
+    BACKUP_BLUEPRINTS,
+    BACKUP_STORAGES,
+    HOOK_TEMPLATES,
+    RETENTION_POLICIES,
+    archiver,
+)
 from core import quantities
 from core.ids import GlobalRef, decode_id
+from resolvers.reads import choosing, summaries
 from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
-from schema import enums
+from resolvers.reads.graph import Item
+from schema import enums, registry
+from schema.archivers import ArchiverPolicy
 from schema.configurations import BackupConfiguration
+from schema.hooks import HookTemplate
 from schema.linked import BackupSession, Database, Repository, RestoreSession, Snapshot
 from schema.policies import BackupPolicy
 from schema.storage import BackupStorage, RetentionPolicy
@@ -803,9 +816,67 @@ async def test_storage_location_is_hidden_unless_the_viewer_may_get_it() -> None
     assert result.data == {"storage": {"location": None}}
 
 
-def test_no_secret_names_leak_into_the_schema() -> None:
-    """No field exposes Secrets, secret names or credentials."""
-    assert "secret" not in schema.sdl().lower()
+# Names of what must never be answered: a Secret's data or name, a password, storage
+# credentials, tokens. Inputs may carry them (write-only: EncryptionInput.secret,
+# StorageCredentialsInput.secretAccessKey); no output type may.
+CREDENTIAL_NAME = re.compile(r"secret|passw|credential|access_?key|token|private_?key", re.I)
+
+# Output fields whose names match yet reveal nothing, each with its reason and the one
+# type that keeps it harmless (a change of type fails the test).
+HARMLESS_OUTPUT_FIELDS = {
+    # Whether the snapshot holds the database's auth Secret: a yes/no, never its data.
+    "SnapshotContents.authSecret": "Boolean!",
+    # A subscription event's resume cursor, not a credential.
+    "*.resumeToken": "String!",
+}
+
+
+def credential_outputs(gql_schema: graphql.GraphQLSchema) -> list[str]:
+    """Output types, and fields of output types, named like a secret or a credential."""
+    found = []
+    for name, type_ in gql_schema.type_map.items():
+        if name.startswith("__") or not isinstance(
+            type_, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType
+        ):
+            continue
+        if CREDENTIAL_NAME.search(name):
+            found.append(name)
+        for field_name, field_ in type_.fields.items():
+            if not CREDENTIAL_NAME.search(field_name):
+                continue
+            allowed = HARMLESS_OUTPUT_FIELDS.get(f"{name}.{field_name}") or (
+                HARMLESS_OUTPUT_FIELDS.get(f"*.{field_name}")
+            )
+            if allowed != str(field_.type):
+                found.append(f"{name}.{field_name}: {field_.type}")
+    return found
+
+
+def test_no_output_field_exposes_a_secret_or_a_credential() -> None:
+    """No type a client reads exposes Secrets, secret names or credentials."""
+    assert credential_outputs(schema.build_schema()._schema) == []
+
+
+def test_the_credential_check_finds_what_it_guards_against() -> None:
+    planted = graphql.build_schema(
+        """
+        type Query { storage: Storage, event: Event, snap: SnapshotContents, s(i: In): Int }
+        type Storage { name: String, secretName: String, accessKeyId: String }
+        type StorageCredentials { password: String }
+        type Event { resumeToken: String!, token: String }
+        type SnapshotContents { authSecret: String }
+        input In { secret: String, secretAccessKey: String, password: String }
+        """
+    )
+    assert sorted(credential_outputs(planted)) == [
+        "Event.token: String",
+        # Allowed only as a yes/no: as a String it could carry the Secret.
+        "SnapshotContents.authSecret: String",
+        "Storage.accessKeyId: String",
+        "Storage.secretName: String",
+        "StorageCredentials",
+        "StorageCredentials.password: String",
+    ]
 
 
 async def test_retention_policy_fields() -> None:
@@ -1059,3 +1130,249 @@ def test_readers_survive_mistyped_objects() -> None:
     assert objects.usage_scope(weird) == "SAME"
     assert objects.configured_sessions(weird) == []
     assert objects.restore_progress(weird) is None
+
+
+# ---------------------------------------------------------------------------
+# What a namespace may use: archivers, hooks, a policy's choices (read side of issue 9)
+
+
+@dataclass
+class CacheOf:
+    """The policy summaries' view of the cache (``resolvers.reads.summaries.Summaries``):
+    raw objects of cluster prod, and namespace labels."""
+
+    items: list[Item]
+    labels: dict[str, dict[str, str]]
+
+    def unfiltered(self, cluster: str, group: str, kind: str) -> list[Item]:
+        return [
+            i
+            for i in self.items
+            if (i.cluster, i.resource.group, i.resource.kind) == (cluster, group, kind)
+        ]
+
+    def namespace_labels(self, cluster: str, namespace: str) -> dict[str, str] | None:
+        return self.labels.get(namespace)
+
+
+NAMESPACE_LABELS = {
+    "team-a": {"kubernetes.io/metadata.name": "team-a", "pitr": "on"},
+    "team-b": {"kubernetes.io/metadata.name": "team-b"},
+    "kubedb": {"kubernetes.io/metadata.name": "kubedb"},
+}
+
+
+def _named(kind: str, name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def _archiver(kind: str, name: str, namespace: str, rule: dict[str, Any] | None) -> Item:
+    spec: dict[str, Any] = {"databases": {"selector": {"matchLabels": {"x": "y"}}}}
+    if rule is not None:
+        spec["databases"]["namespaces"] = rule
+    return Item(
+        "prod", _named(kind, name, namespace, spec), archiver(kind.removesuffix("Archiver"))
+    )
+
+
+def _hook(name: str, namespace: str, allowed: dict[str, Any] | None) -> Item:
+    spec: dict[str, Any] = {"executor": {"type": "Function"}}
+    if allowed is not None:
+        spec["usagePolicy"] = {"allowedNamespaces": allowed}
+    return Item("prod", _named("HookTemplate", name, namespace, spec), HOOK_TEMPLATES)
+
+
+PITR = {"from": "Selector", "selector": {"matchLabels": {"pitr": "on"}}}
+
+
+def test_archivers_of_the_kind_whose_namespace_rule_admits_the_namespace() -> None:
+    cache = CacheOf(
+        items=[
+            _archiver("PostgresArchiver", "everyone", "kubedb", {"from": "All"}),
+            _archiver("PostgresArchiver", "pitr-only", "kubedb", PITR),
+            # No rule: upstream's default, Same, admits only its own namespace.
+            _archiver("PostgresArchiver", "own-a", "team-a", None),
+            _archiver("PostgresArchiver", "own-b", "team-b", {"from": "Same"}),
+            _archiver("PostgresArchiver", "odd", "kubedb", {"from": "Nobody"}),
+            _archiver("MySQLArchiver", "mysql", "kubedb", {"from": "All"}),
+        ],
+        labels=NAMESPACE_LABELS,
+    )
+
+    def names(namespace: str, kind: str = "Postgres") -> list[str]:
+        return [a.name for a in summaries.usable_archivers(cache, "prod", namespace, kind)]
+
+    assert names("team-a") == ["everyone", "pitr-only", "own-a"]
+    assert names("team-b") == ["everyone", "own-b"]
+    # A namespace the cache does not know matches no selector (fail closed).
+    assert names("nowhere") == ["everyone"]
+    assert names("team-a", "MySQL") == ["mysql"]
+    assert names("team-a", "MongoDB") == []
+
+
+def test_hook_templates_whose_usage_policy_admits_the_namespace() -> None:
+    cache = CacheOf(
+        items=[
+            _hook("row-count", "kubedb", {"from": "All"}),
+            _hook("pitr-check", "kubedb", PITR),
+            _hook("a-own", "team-a", None),
+            _hook("broken-selector", "kubedb", {"from": "Selector", "selector": "pitr=on"}),
+        ],
+        labels=NAMESPACE_LABELS,
+    )
+
+    def names(namespace: str) -> list[str]:
+        return [h.name for h in summaries.usable_hooks(cache, "prod", namespace)]
+
+    assert names("team-a") == ["pitr-check", "row-count", "a-own"]
+    assert names("team-b") == ["row-count"]
+    assert names("kubedb") == ["row-count"]
+
+
+def _storage(name: str, namespace: str, allowed: dict[str, Any]) -> Item:
+    spec = {"storage": {"provider": "s3"}, "usagePolicy": {"allowedNamespaces": allowed}}
+    return Item("prod", _named("BackupStorage", name, namespace, spec), BACKUP_STORAGES)
+
+
+def _retention(name: str, namespace: str, allowed: dict[str, Any], default: bool = False) -> Item:
+    spec = {"default": default, "usagePolicy": {"allowedNamespaces": allowed}}
+    return Item("prod", _named("RetentionPolicy", name, namespace, spec), RETENTION_POLICIES)
+
+
+def _blueprint_item(backend: dict[str, Any], schedule: str) -> Item:
+    session = {
+        "name": "full-backup",
+        "scheduler": {"schedule": schedule, "jobTemplate": {}},
+        "repositories": [
+            {"name": "${targetName}-full-backup", "directory": "/${targetNamespace}/${tier}"}
+        ],
+        "addon": {
+            "name": "${addon}",
+            "tasks": [{"name": "logical-backup"}, {"name": "manifest-backup"}],
+        },
+    }
+    spec = {
+        "usagePolicy": {"allowedNamespaces": {"from": "All"}},
+        "backupConfigurationTemplate": {"backends": [backend], "sessions": [session]},
+    }
+    return Item("prod", _named("BackupBlueprint", "pg", "kubedb", spec), BACKUP_BLUEPRINTS)
+
+
+POLICY_CACHE = CacheOf(
+    items=[
+        _storage("shared", "kubedb", {"from": "All"}),
+        _storage("mine", "team-a", {"from": "Same"}),
+        _storage("theirs", "team-b", {"from": "Same"}),
+        _retention("keep-30d", "kubedb", {"from": "All"}),
+        _retention("team-a-keep", "team-a", {"from": "Same"}, default=True),
+        _retention("pitr-keep", "kubedb", PITR),
+    ],
+    labels=NAMESPACE_LABELS,
+)
+
+
+def test_an_open_policy_offers_what_the_namespace_may_use_as_the_viewer_sees_it() -> None:
+    blueprint = _blueprint_item(
+        {
+            "name": "default",
+            "storageRef": {
+                "name": "${storage:=shared}",
+                "namespace": "${storageNamespace:=kubedb}",
+            },
+            "retentionPolicy": {
+                "name": "${retentionPolicy:=keep-30d}",
+                "namespace": "${retentionPolicyNamespace:=kubedb}",
+            },
+        },
+        "${schedule:=0 1 * * *}",
+    )
+    found = choosing.choices_for(
+        POLICY_CACHE,
+        blueprint=blueprint,
+        namespace="team-a",
+        # The viewer may list RetentionPolicies only in team-a, and read only its storages.
+        shown=lambda i: i.namespace == "team-a",
+        readable=lambda i: i.namespace == "team-a",
+    )
+    [session] = found.found.sessions
+    assert (session.name, session.methods, session.schedule, session.may_set_schedule) == (
+        "full-backup",
+        ("LOGICAL",),
+        "0 1 * * *",
+        True,
+    )
+    assert found.found.may_choose_retention
+    assert found.found.may_use_own_storage
+    # Usable from team-a: the defaults first, then its own, then by namespace and name.
+    assert [objects.name_of(r) for r in found.found.retention_policies] == [
+        "team-a-keep",
+        "keep-30d",
+        "pitr-keep",
+    ]
+    assert [r.name for r in found.retention_policies] == ["team-a-keep"]
+    assert [objects.name_of(s) for s in found.found.own_storages] == ["mine", "shared"]
+    assert [s.name for s in found.own_storages] == ["mine"]
+    assert found.found.variables == ("tier",)
+
+    everything = choosing.choices_for(
+        POLICY_CACHE, blueprint=blueprint, namespace="team-b", shown=_yes, readable=_yes
+    )
+    assert [r.name for r in everything.retention_policies] == ["keep-30d"]
+    assert [s.name for s in everything.own_storages] == ["theirs", "shared"]
+
+
+def _yes(item: Item) -> bool:
+    return True
+
+
+def test_a_fixed_policy_offers_its_own_schedule_and_retention_only() -> None:
+    blueprint = _blueprint_item(
+        {
+            "name": "default",
+            "storageRef": {"name": "shared", "namespace": "kubedb"},
+            "retentionPolicy": {"name": "keep-30d"},  # the blueprint's own namespace
+        },
+        "30 2 * * *",
+    )
+    found = choosing.choices_for(
+        POLICY_CACHE, blueprint=blueprint, namespace="team-a", shown=_yes, readable=_yes
+    )
+    [session] = found.found.sessions
+    assert (session.schedule, session.may_set_schedule) == ("30 2 * * *", False)
+    assert not found.found.may_choose_retention
+    assert not found.found.may_use_own_storage
+    assert [r.name for r in found.retention_policies] == ["keep-30d"]
+    assert found.own_storages == []
+
+
+def test_the_registry_wraps_archivers_and_hook_templates() -> None:
+    pg = _archiver("PostgresArchiver", "pitr", "kubedb", PITR)
+    wrapped = registry.wrap(pg)
+    assert isinstance(wrapped, ArchiverPolicy)
+    ref = decode_id(wrapped.id())
+    assert (ref.api_group, ref.kind, ref.name) == (
+        "archiver.kubedb.com",
+        "PostgresArchiver",
+        "pitr",
+    )
+    hook = registry.wrap(_hook("row-count", "kubedb", None))
+    assert isinstance(hook, HookTemplate)
+    assert decode_id(hook.id()).kind == "HookTemplate"
+
+
+async def test_a_snapshot_says_what_it_holds() -> None:
+    data = await read(
+        "{ snapshot { contents { manifest authSecret catalogVersion data version } } }",
+        snapshot=SNAPSHOT,
+    )
+    assert data["snapshot"]["contents"] == {
+        "manifest": True,
+        "authSecret": True,
+        "catalogVersion": True,
+        "data": True,
+        "version": "16.1",
+    }
+    failed = copy.deepcopy(SNAPSHOT)
+    failed["status"]["components"]["dump"]["phase"] = "Failed"
+    data = await read("{ snapshot { contents { manifest data } } }", snapshot=failed)
+    assert data["snapshot"]["contents"] == {"manifest": True, "data": False}
