@@ -26,6 +26,17 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
+# Off a terminal (a pipe, a file, CI logs) nothing wraps: one row is one line, for grep.
+_UNWRAPPED = 1_000
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        console.width = _UNWRAPPED
+    return console
+
+
 @dataclass
 class Session:
     """One client command's run: where to talk to, how to print."""
@@ -34,8 +45,8 @@ class Session:
     token: str | None
     token_from_kubeconfig: bool
     output: Output
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    out: Console = field(default_factory=lambda: _console(stderr=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
     _client: GraphQLClient | None = None
 
     @property
