@@ -9,6 +9,7 @@ from rich.console import RenderableType
 
 from cli.client.app import Session, client_options, group, passthrough
 from cli.client.changes import Change, dry_run_option, run_change, yes_option
+from cli.client.lookup import locate_database
 from cli.client.refs import object_ref, pairs
 from cli.client.render import field, table
 
@@ -74,12 +75,15 @@ def setup_options(f: Any) -> Any:
     return f
 
 
-def _database(kw: dict[str, Any]) -> dict[str, Any]:
-    return object_ref(
-        kw.pop("database"),
-        namespace=kw.pop("namespace"),
-        cluster=kw.pop("cluster"),
-        kind=kw.pop("kind"),
+def _database(session: Session, kw: dict[str, Any]) -> dict[str, Any]:
+    return locate_database(
+        session.client,
+        object_ref(
+            kw.pop("database"),
+            namespace=kw.pop("namespace"),
+            cluster=kw.pop("cluster"),
+            kind=kw.pop("kind"),
+        ),
     )
 
 
@@ -148,7 +152,7 @@ def _run(session: Session, change: Change, *, dry_run: bool, yes: bool, view: An
 @client_options
 def enable(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
     """Turn backup on for DATABASE; shows the plan and its impact (restarts, load) first."""
-    db = _database(kw)
+    db = _database(session, kw)
     change = Change(
         "enableBackup",
         "EnableBackupInput",
@@ -167,7 +171,7 @@ def enable(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
 @client_options
 def update(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
     """Replace DATABASE's backup setup with the one given; snapshots taken are kept."""
-    db = _database(kw)
+    db = _database(session, kw)
     change = Change(
         "updateBackup",
         "UpdateBackupInput",
@@ -196,7 +200,7 @@ def disable(
     change = Change(
         "disableBackup",
         "DisableBackupInput",
-        {"database": _database(kw), "keepSnapshots": not delete_snapshots},
+        {"database": _database(session, kw), "keepSnapshots": not delete_snapshots},
         destructive=delete_snapshots,
         what="deleting the backup data" if delete_snapshots else "disabling backup",
     )
@@ -213,7 +217,7 @@ def _simple(name: str, mutation: str, doc: str, what: str) -> None:
         change = Change(
             mutation,
             mutation[0].upper() + mutation[1:] + "Input",
-            {"database": _database(kw)},
+            {"database": _database(session, kw)},
             confirm=False,
             what=what,
         )
@@ -244,7 +248,7 @@ def trigger(
     change = Change(
         "triggerBackup",
         "TriggerBackupInput",
-        {"database": _database(kw), "sessions": list(sessions) or None},
+        {"database": _database(session, kw), "sessions": list(sessions) or None},
         selection="backupSessions { namespace name session phase }",
         confirm=False,
         what="running a backup now",

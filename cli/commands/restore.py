@@ -14,6 +14,7 @@ from rich.text import Text
 from cli.client.app import Session, client_options, command, passthrough
 from cli.client.changes import Change, dry_run_option, run_change, yes_option
 from cli.client.exits import CliError, Exit
+from cli.client.lookup import locate_database
 from cli.client.progress import Progress
 from cli.client.refs import object_ref, shown
 from cli.client.render import field, table
@@ -119,7 +120,10 @@ def cli(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
     if bool(kw["database"]) == bool(kw["new_name"]):
         raise CliError("give --database (restore into it) or --new-name (a new one)", Exit.USAGE)
     into = (
-        object_ref(kw["database"], namespace=ns, cluster=cluster, what="--database")
+        locate_database(
+            session.client,
+            object_ref(kw["database"], namespace=ns, cluster=cluster, what="--database"),
+        )
         if kw["database"]
         else None
     )
@@ -133,6 +137,9 @@ def cli(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
         cluster=cluster,
         into=into,
     )
+    for kind in ("latest", "pointInTime"):
+        if (source.get(kind) or {}).get("database"):
+            source[kind]["database"] = locate_database(session.client, source[kind]["database"])
     if into is not None:
         change = Change(
             "restoreDatabase",

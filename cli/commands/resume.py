@@ -10,6 +10,7 @@ from rich.text import Text
 
 from cli.client.app import Session, client_options, command, passthrough
 from cli.client.changes import Change, dry_run_option, run_change, yes_option
+from cli.client.lookup import locate_database
 from cli.client.refs import object_ref, shown
 
 
@@ -34,6 +35,7 @@ def cli(
     """Let applications connect to DATABASE again, and complete a restore waiting for it
     (also a failed one: check the data first)."""
     ref = object_ref(database, namespace=namespace, cluster=cluster, kind=kind)
+    ref = locate_database(session.client, ref)
     change = Change(
         "resumeDatabaseTraffic",
         "ResumeDatabaseTrafficInput",

@@ -470,3 +470,28 @@ def test_docs_cli_md_is_the_commands_own_help() -> None:
     plain = text.replace("`", "")
     for code, meaning in MEANINGS.items():
         assert f"| {int(code)} | {meaning} |" in plain
+
+
+def test_a_database_named_without_cluster_is_looked_up(stub: str) -> None:
+    from cli.client.lookup import locate_database
+
+    client = GraphQLClient(Connection(stub, "t", "--server", "--token"))
+
+    def answer(*nodes: tuple[str, str]) -> tuple[int, Any]:
+        found = [{"cluster": c, "namespace": "a", "name": n, "kind": "Postgres"} for c, n in nodes]
+        return 200, {"data": {"databases": {"nodes": found}}}
+
+    _Gateway.replies = [
+        answer(("c2", "pg"), ("c1", "pg-other")),
+        answer(("c1", "pg"), ("c2", "pg")),
+        answer(),
+    ]
+    ref = {"namespace": "a", "name": "pg"}
+    assert locate_database(client, ref) == {**ref, "cluster": "c2"}
+    with pytest.raises(CliError) as raised:
+        locate_database(client, ref)
+    assert raised.value.code == Exit.USAGE
+    assert "c1, c2: pass --cluster" in raised.value.message
+    assert locate_database(client, ref) == ref  # the gateway will say NOT_FOUND
+    assert locate_database(client, {**ref, "cluster": "c9"})["cluster"] == "c9"
+    assert len(_Gateway.seen) == 3  # a given cluster is not looked up
