@@ -120,10 +120,7 @@ def cli(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
     if bool(kw["database"]) == bool(kw["new_name"]):
         raise CliError("give --database (restore into it) or --new-name (a new one)", Exit.USAGE)
     into = (
-        locate_database(
-            session.client,
-            object_ref(kw["database"], namespace=ns, cluster=cluster, what="--database"),
-        )
+        object_ref(kw["database"], namespace=ns, cluster=cluster, what="--database")
         if kw["database"]
         else None
     )
@@ -137,6 +134,9 @@ def cli(*, session: Session, dry_run: bool, yes: bool, **kw: Any) -> int:
         cluster=cluster,
         into=into,
     )
+    # Only once the flags are known to be right: looking up asks the gateway.
+    if into is not None:
+        into = locate_database(session.client, into)
     for kind in ("latest", "pointInTime"):
         if (source.get(kind) or {}).get("database"):
             source[kind]["database"] = locate_database(session.client, source[kind]["database"])

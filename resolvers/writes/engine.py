@@ -171,9 +171,7 @@ class Writer:
         change = Change("NONE", cluster, resource, namespace, name, f"Read {name}")
         wire = self._wire(Plan(changes=[change]), caller)
         try:
-            return await wire.as_caller(
-                cluster, "GET", path, timeout=self._settings.check_timeout
-            )
+            return await wire.as_caller(cluster, "GET", path, timeout=self._settings.check_timeout)
         except KubeError as exc:
             return refusal(exc, change)
 

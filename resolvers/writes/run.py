@@ -36,6 +36,7 @@ from resolvers.writes.store import CacheStore
 # eventual; a watch event normally arrives within milliseconds).
 READ_YOUR_WRITES_SECONDS = 3.0
 
+
 class HasPlan(Protocol):
     """A planner's answer that carries more than its plan (impact, names, ...)."""
 

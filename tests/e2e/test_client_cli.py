@@ -96,6 +96,13 @@ async def scene(sandbox: Sandbox, served: str) -> AsyncIterator[Scene]:
                 ("logical-backup", "physical-backup", "manifest-backup"),
                 ("logical-backup-restore", "manifest-restore"),
             ),
+            # The catalog version a database restored from these backups is created with.
+            {
+                "apiVersion": "catalog.kubedb.com/v1alpha1",
+                "kind": "PostgresVersion",
+                "metadata": {"name": "16.4"},
+                "spec": {"version": "16.4"},
+            },
             pg,
             o.database("MySQL", "my", ns, version="8.4.3", phase="NotReady"),
             backed,
@@ -313,6 +320,7 @@ def test_backup_enable_dry_run_shows_plan_and_impact_and_changes_nothing(writes:
         ref,
         "--policy",
         f"{writes.admin_ns}/pg-daily",
+        *("--schedule", "*/30 * * * *", "--var", "repoName=pg-daily-repo"),
         "--dry-run",
         "-o",
         "json",
