@@ -8,10 +8,12 @@ which checks the origin and the token in the payload (or the upgrade's headers).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -51,6 +53,26 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         # Ours, not strawberry's own GraphiQL, which loads React and GraphiQL from a CDN.
         return graphiql_page()
+
+    def decode_json(self, data: str | bytes) -> object:
+        # strawberry answers 400 for a body that is not JSON, but only for a
+        # JSONDecodeError: bytes that are not UTF-8, or nesting deeper than the decoder
+        # recurses, would escape as a 500. Both are the client's malformed body.
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise json.JSONDecodeError(
+                f"not a JSON document ({type(exc).__name__})", "", 0
+            ) from exc
+
+    def parse_json(self, data: str | bytes) -> object:
+        parsed = super().parse_json(data)
+        # A request body (bytes; query-string values arrive as str) must be a JSON object
+        # (or a list, which strawberry refuses as a batch): `null`, a number or a string
+        # would otherwise reach code that expects an object, and answer 500.
+        if isinstance(data, bytes) and not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`.")
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -15,6 +15,7 @@ from schema.enums import (
     SnapshotPhase,
 )
 from schema.linked import BackupSession, Database, RestoreSession, Snapshot
+from schema.setup import SetupState
 
 _TYPE = "What happened."
 _REF = "The object the event is about (also set for DELETED and RESYNC)."
@@ -33,6 +34,13 @@ class DatabaseEvent:
     phase: DatabasePhase | None = strawberry.field(description="Phase after the change.")
     at: datetime = strawberry.field(description=_AT)
     resume_token: str = strawberry.field(description=_RESUME)
+    previous_setup_state: SetupState | None = strawberry.field(
+        default=None,
+        description="`setupStatus.state` before; an event is also sent when it changes.",
+    )
+    setup_state: SetupState | None = strawberry.field(
+        default=None, description="`setupStatus.state` now."
+    )
 
 
 @strawberry.type(description="A change to a backup session.")

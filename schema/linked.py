@@ -16,7 +16,7 @@ from typing import ClassVar
 import strawberry
 
 from apis import objects
-from resolvers.reads import backup, joins, lists, policies, recovery
+from resolvers.reads import backup, joins, lists, policies, recovery, setup
 from resolvers.reads.backup import BackupState
 from resolvers.reads.graph import Item
 from resolvers.reads.recovery import Window
@@ -39,6 +39,7 @@ from schema.info import Info, graph_of
 from schema.inputs import SnapshotFilter, snapshot_query
 from schema.interfaces import Node, Resource
 from schema.policies import BackupPolicy
+from schema.setup import SetupStatus
 from schema.status import ArchiverStatus, RestoreComponent, SnapshotComponent
 from schema.storage import STORAGE_GROUP, BackupStorage, RetentionPolicy
 
@@ -129,6 +130,10 @@ class Database(Node, Resource):
             graph_of(info), self.item(), "RestoreSession", first=first, after=after
         )
         return RestoreSessionConnection.of(page, [], node=RestoreSession, edge=RestoreSessionEdge)
+
+    @strawberry.field(description="The database and its backup setup as one state, for pipelines.")
+    def setup_status(self, info: Info) -> SetupStatus:
+        return SetupStatus.of(setup.setup_status_of(graph_of(info), self.item()))
 
     @strawberry.field(description="BackupBlueprints this database may use.")
     def available_backup_policies(self, info: Info) -> list[BackupPolicy]:

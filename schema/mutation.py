@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.mutations.backup_root import BackupMutations
+from schema.mutations.ci_root import ManifestMutations
 from schema.mutations.policy_root import PolicyMutations
 from schema.mutations.restore_root import RestoreMutations
 
@@ -26,5 +27,5 @@ from schema.mutations.restore_root import RestoreMutations
         "restarts, and dry runs do not use them up."
     )
 )
-class Mutation(PolicyMutations, BackupMutations, RestoreMutations):
+class Mutation(PolicyMutations, BackupMutations, RestoreMutations, ManifestMutations):
     pass

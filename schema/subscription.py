@@ -37,8 +37,14 @@ from schema.inputs import (
     snapshot_query,
 )
 from schema.linked import BackupSession, Database, RestoreSession, Snapshot
+from schema.setup import SetupState
 
 PhaseT = TypeVar("PhaseT", bound=Enum)
+
+
+def _setup(state: object | None) -> SetupState | None:
+    """The tracked setup state of a database event (resolvers.reads.setup's names)."""
+    return SetupState[state] if isinstance(state, str) and state in SetupState.__members__ else None
 
 
 def _ref(event: Event) -> ObjectRef:
@@ -83,6 +89,8 @@ class Subscription:
                 phase=_phase(DatabasePhase, e.phase),
                 at=e.at,
                 resume_token=e.resume_token,
+                previous_setup_state=_setup(e.previous_tracked),
+                setup_state=_setup(e.tracked),
             )
 
     @strawberry.subscription(description="Changes to backup sessions.")

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from apis.links import indexes_for, sorted_for
-from apis.resources import CRDS, NAMESPACES, PREFERRED_VERSIONS, ResourceType, watched
+from apis.resources import (
+    CONFIG_MAPS,
+    CRDS,
+    NAMESPACES,
+    PREFERRED_VERSIONS,
+    SERVICES,
+    ResourceType,
+    watched,
+)
 from kube.client import JSONDict
 from watchers.clusters import ClusterHandle
 from watchers.informer import Change, Informer, Listener, Relisted
@@ -26,6 +34,12 @@ CRD = CRDS
 NAMESPACE = NAMESPACES
 
 GroupKind = tuple[str, str]
+
+# Services the gateway reads (traffic pause/resume): KubeDB's and its own maintenance ones.
+SERVICE_SELECTOR = "app.kubernetes.io/managed-by in (kubedb.com,stashql)"
+# Restore workflow records, in the gateway's own namespace.
+WORKFLOW_SELECTOR = "stashql.io/workflow=true"
+OWN_NAMESPACE = "stashql-system"
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,9 @@ def _resource_of(crd: JSONDict) -> ResourceType | None:
 
 
 class ClusterCache:
-    def __init__(self, handle: ClusterHandle, *, page_size: int = 500) -> None:
+    def __init__(
+        self, handle: ClusterHandle, *, page_size: int = 500, own_namespace: str = OWN_NAMESPACE
+    ) -> None:
         self.handle = handle
         self.name = handle.name
         self._page_size = page_size
@@ -73,13 +89,29 @@ class ClusterCache:
         self.informers: dict[GroupKind, Informer] = {}
         self._listeners: list[Listener] = []
         self.crds.add_listener(self._on_crd)
+        # Built-in kinds need no CRD: they are watched from the start, narrowed by label
+        # (and the records by namespace) so the gateway holds only what it uses.
+        self.informers[(SERVICES.group, SERVICES.kind)] = self._make(
+            SERVICES, label_selector=SERVICE_SELECTOR
+        )
+        self.informers[(CONFIG_MAPS.group, CONFIG_MAPS.kind)] = self._make(
+            CONFIG_MAPS, namespace=own_namespace, label_selector=WORKFLOW_SELECTOR
+        )
 
-    def _make(self, resource: ResourceType) -> Informer:
+    def _make(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> Informer:
         informer = Informer(
             cluster=self.handle.name,
             client=self.handle.watch_client,
             resource=resource,
             page_size=self._page_size,
+            namespace=namespace,
+            label_selector=label_selector,
         )
         for name, func in indexes_for(resource.group, resource.kind).items():
             informer.add_index(name, func)
@@ -90,6 +122,8 @@ class ClusterCache:
     def start(self) -> None:
         self.crds.start()
         self.namespaces.start()
+        for gk in ((SERVICES.group, SERVICES.kind), (CONFIG_MAPS.group, CONFIG_MAPS.kind)):
+            self.informers[gk].start()
 
     async def stop(self) -> None:
         await asyncio.gather(

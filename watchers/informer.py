@@ -91,8 +91,14 @@ class Informer:
         watch_timeout: int = 300,
         read_timeout: float = 90.0,
         max_backoff: float = 30.0,
+        namespace: str | None = None,
+        label_selector: str | None = None,
     ) -> None:
         self.cluster = cluster
+        # Optional narrowing (the gateway's own records, Services it may touch): one
+        # namespace, and a label selector sent with every list and watch.
+        self._namespace = namespace
+        self._selector = label_selector
         self.resource = resource
         self._client = client
         self._page_size = page_size
@@ -296,18 +302,26 @@ class Informer:
         self.stale_since = None
         self.last_sync = datetime.now(UTC)
 
+    def _path(self) -> str:
+        return self.resource.path(namespace=self._namespace)
+
+    def _narrow(self, params: dict[str, str | int]) -> dict[str, str | int]:
+        if self._selector:
+            params["labelSelector"] = self._selector
+        return params
+
     async def _list(self) -> None:
         items: dict[Key, JSONDict] = {}
-        params: dict[str, str | int] = {"limit": self._page_size}
+        params: dict[str, str | int] = self._narrow({"limit": self._page_size})
         rv = ""
         while True:
             try:
-                page = await self._client.get(self.resource.path(), params=params, timeout=60)
+                page = await self._client.get(self._path(), params=params, timeout=60)
             except ApiError as exc:
                 if exc.status == 410 and "continue" in params:
                     # The continue token expired mid-list: start the list again.
                     items.clear()
-                    params = {"limit": self._page_size}
+                    params = self._narrow({"limit": self._page_size})
                     continue
                 raise
             for obj in page.get("items") or []:
@@ -320,7 +334,7 @@ class Informer:
             token = meta.get("continue")
             if not token:
                 break
-            params = {"limit": self._page_size, "continue": token}
+            params = self._narrow({"limit": self._page_size, "continue": token})
         first = not self.synced.is_set()
         if not first:
             self.relists += 1
@@ -346,6 +360,7 @@ class Informer:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": timeout,
         }
+        params = self._narrow(params)
         started = time.monotonic()
 
         def opened() -> None:
@@ -355,7 +370,7 @@ class Informer:
                 self._ok()
 
         async for event in self._client.watch(
-            self.resource.path(),
+            self._path(),
             params=params,
             read_timeout=self._read_timeout,
             on_open=opened,

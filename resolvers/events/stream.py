@@ -11,14 +11,16 @@ access, re-decided periodically, so a revoked permission stops the flow.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apis import objects
-from apis.resources import ResourceType
+from apis.resources import CORE, KUBEDB, STORAGE, ResourceType
 from core.errors import InvalidInput
 from resolvers.reads.graph import Graph, Item
+from resolvers.reads.setup import SetupStates
 from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
 from watchers.informer import Change
 
@@ -28,6 +30,21 @@ ACCESS_REFRESH = 10.0
 BATCH = 500
 
 
+class Tracker(Protocol):
+    """A state derived from an object and the objects around it (a database's setup
+    state), followed per subscription: a change to a related object can move it."""
+
+    def initial(self, graph: Graph, item: Item) -> object: ...
+
+    def database(self, graph: Graph, item: Item) -> tuple[object | None, object]: ...
+
+    def deleted(self, key: tuple[str, str, str, str]) -> object | None: ...
+
+    def related(
+        self, graph: Graph, cluster: str, raw: dict[str, object]
+    ) -> Sequence[tuple[Item, object | None, object]]: ...
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """What one subscription field streams."""
@@ -35,6 +52,14 @@ class StreamSpec:
     wants: Callable[[str, str, str], bool]  # (cluster, group, kind)
     phase: Callable[[dict[str, object]], str | None]
     progress: Callable[[dict[str, object]], float | None] | None = None
+    # The kinds the stream reports on; the other kinds it wants only move a tracked
+    # state (None: every kind it wants is its own).
+    own: Callable[[str, str], bool] | None = None
+    # A new tracker per subscription, for a derived state carried by its events.
+    tracker: Callable[[], Tracker] | None = None
+
+    def is_own(self, resource: ResourceType) -> bool:
+        return self.own is None or self.own(resource.group, resource.kind)
 
 
 @dataclass(frozen=True)
@@ -50,6 +75,9 @@ class Event:
     progress: float | None
     at: datetime
     resume_token: str
+    # The tracked state before and after (for example the database's setup state).
+    previous_tracked: object | None = None
+    tracked: object | None = None
 
 
 def _item(change: Change) -> Item:
@@ -113,7 +141,14 @@ async def stream(
                 g, item
             )
 
-        def make(kind: str, item: Item, previous: dict[str, object] | None) -> Event:
+        tracker = spec.tracker() if spec.tracker is not None else None
+
+        def make(
+            kind: str,
+            item: Item,
+            previous: dict[str, object] | None,
+            tracked: tuple[object | None, object | None] = (None, None),
+        ) -> Event:
             raw = item.raw
             return Event(
                 type=kind,
@@ -127,6 +162,8 @@ async def stream(
                 progress=spec.progress(raw) if spec.progress else None,
                 at=datetime.now(UTC),
                 resume_token=encode_token(positions),
+                previous_tracked=tracked[0],
+                tracked=tracked[1],
             )
 
         def resync(reason: str) -> Event:
@@ -152,7 +189,7 @@ async def stream(
             out = [
                 event
                 for pending in coalesce(changes)
-                if (event := _emit(pending, spec, graph, visible, make)) is not None
+                for event in _emit(pending, spec, graph, visible, make, tracker)
             ]
             for change in changes:
                 key, rv = _key(change), _rv_int(change.resource_version)
@@ -170,8 +207,9 @@ async def stream(
         if since is None:
             await decide(snapshot)
             for item in sorted(snapshot, key=lambda i: (i.cluster, i.namespace, i.name)):
-                if visible(graph, item):
-                    yield make("INITIAL", item, None)
+                if spec.is_own(item.resource) and visible(graph, item):
+                    now = tracker.initial(graph, item) if tracker is not None else None
+                    yield make("INITIAL", item, None, (None, now))
         elif missed is None:
             yield resync("the resume token is older than the history this gateway keeps")
         else:
@@ -225,22 +263,43 @@ def _emit(
     spec: StreamSpec,
     graph: Graph,
     visible: Callable[[Graph, Item], bool],
-    make: Callable[[str, Item, dict[str, object] | None], Event],
-) -> Event | None:
+    make: Callable[..., Event],
+    tracker: Tracker | None,
+) -> list[Event]:
     item = _item(pending.change)
+    if not spec.is_own(item.resource):
+        # A related object changed: only the tracked states it moved are news.
+        if tracker is None:
+            return []
+        raw = pending.change.old if pending.type == "DELETED" else item.raw
+        return [
+            make("UPDATED", db, db.raw, (before, now))
+            for db, before, now in tracker.related(graph, item.cluster, raw or item.raw)
+            if before != now and visible(graph, db)
+        ]
     if pending.type == "DELETED":
         last = Item(item.cluster, pending.change.old or item.raw, item.resource)
-        return make("DELETED", last, pending.previous) if visible(graph, last) else None
+        if not visible(graph, last):
+            return []
+        before = tracker.deleted(_db_key(last)) if tracker is not None else None
+        return [make("DELETED", last, pending.previous, (before, None))]
     if not visible(graph, item):
-        return None
+        return []
+    tracked: tuple[object | None, object | None] = (None, None)
+    if tracker is not None:
+        tracked = tracker.database(graph, item)
     if pending.type == "UPDATED" and pending.previous is not None:
         same_phase = spec.phase(pending.previous) == spec.phase(item.raw)
         same_progress = spec.progress is None or spec.progress(pending.previous) == spec.progress(
             item.raw
         )
-        if same_phase and same_progress:
-            return None  # not a meaningful change
-    return make(pending.type, item, pending.previous)
+        if same_phase and same_progress and tracked[0] == tracked[1]:
+            return []  # not a meaningful change
+    return [make(pending.type, item, pending.previous, tracked)]
+
+
+def _db_key(item: Item) -> tuple[str, str, str, str]:
+    return (item.cluster, item.resource.kind, item.namespace, item.name)
 
 
 def group_kinds(group: str, kind: str | None = None) -> Callable[[str, str, str], bool]:
@@ -250,7 +309,28 @@ def group_kinds(group: str, kind: str | None = None) -> Callable[[str, str, str]
     return wants
 
 
-DATABASES = StreamSpec(wants=group_kinds("kubedb.com"), phase=objects.database_phase)
+def _database_related(cluster: str, group: str, kind: str) -> bool:
+    """A database's own changes, and those of the objects its setup state depends on."""
+    return group == KUBEDB or (group, kind) in SETUP_KINDS
+
+
+# What a database's setup state depends on besides the database (resolvers/reads/setup).
+SETUP_KINDS = frozenset(
+    {
+        (CORE, "BackupConfiguration"),
+        (CORE, "BackupSession"),
+        (CORE, "RestoreSession"),
+        (STORAGE, "BackupStorage"),
+        (STORAGE, "RetentionPolicy"),
+    }
+)
+
+DATABASES = StreamSpec(
+    wants=_database_related,
+    phase=objects.database_phase,
+    own=lambda group, kind: group == KUBEDB,
+    tracker=SetupStates,
+)
 BACKUP_SESSIONS = StreamSpec(
     wants=group_kinds("core.kubestash.com", "BackupSession"), phase=objects.backup_session_phase
 )

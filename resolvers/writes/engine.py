@@ -60,6 +60,10 @@ log = logging.getLogger("stashql.writes")
 
 WRITES = frozenset({"CREATE", "PATCH", "DELETE"})
 
+# Run after every change applied, with the wire and the objects applied (plan order);
+# a UserError undoes them all.
+Finish = Callable[[Wire, list[JSONDict]], Awaitable[UserError | None]]
+
 
 class PlanError(ValueError):
     """A planner produced a plan the engine must not run (a bug, not a user's mistake)."""
@@ -81,8 +85,9 @@ class WriteSettings:
     check_timeout: float = 10.0
     apply_timeout: float = 15.0
     record_timeout: float = 5.0
-    # More changes than this in one call is refused as INVALID_INPUT.
-    max_changes: int = 50
+    # More changes than this in one call is refused as INVALID_INPUT: applyManifests
+    # takes up to 200 documents (ManifestSettings.max_documents), each one change.
+    max_changes: int = 200
 
 
 @dataclass
@@ -140,6 +145,7 @@ class Writer:
         dry_run: bool,
         idempotency_key: str | None,
         request_id: str = "",
+        finish: Finish | None = None,
     ) -> Outcome:
         writes = _validate(plan)
         out = Outcome(redacted_plan(plan))
@@ -155,6 +161,7 @@ class Writer:
                 digest=input_digest,
                 dry_run=dry_run,
                 key=idempotency_key,
+                finish=finish,
             )
         finally:
             out.round_trips = wire.round_trips
@@ -235,6 +242,7 @@ class Writer:
         digest: str,
         dry_run: bool,
         key: str | None,
+        finish: Finish | None = None,
     ) -> None:
         s = self._settings
         if plan.refused or not plan.changes:
@@ -279,6 +287,13 @@ class Writer:
             if error is not None:
                 out.plan.errors.append(await self._undo(wire, done, error))
                 return
+            if finish is not None:
+                # A last step as the gateway (a restore's workflow record): if it fails,
+                # the caller's changes are undone like any failed step.
+                error = await finish(wire, [d.after for d in done])
+                if error is not None:
+                    out.plan.errors.append(await self._undo(wire, done, error))
+                    return
             out.objects = [_shown(d.after) for d in done if d.change.action != "DELETE"]
             succeeded = True
         finally:

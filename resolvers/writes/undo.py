@@ -69,5 +69,10 @@ def _diff(before: Any, after: Any, applied: Any, skip: frozenset[str]) -> Any:
             diff = _diff(before.get(key, _MISSING), after.get(key, _MISSING), value, frozenset())
             if diff is not _MISSING:
                 out[key] = diff
+        # An atomic map (a Service's spec.selector) is replaced whole by the apply: the
+        # keys it dropped are not in the apply body, yet this call removed them.
+        for key, value in before.items():
+            if key not in skip and key not in applied and key not in after:
+                out[key] = value
         return out or _MISSING
     return before

@@ -133,10 +133,20 @@ def answered_all(result: Result, cls: type[T]) -> list[T]:
         resource = resource_of(raw)
         if resource is None:
             continue
-        obj = wrap(Item(result.cluster, raw, resource))
+        item = Item(result.cluster, raw, resource)
+        obj = wrap(item)
+        # The registry maps only the types the read side's node lookups wrap; HookTemplate
+        # and ArchiverPolicy are not among them, so build the asked type from its item.
+        if obj is None and _is_of(cls, resource):
+            obj = cls.from_item(item)  # type: ignore[attr-defined]
         if isinstance(obj, cls):
             shown.append(obj)
     return shown
+
+
+def _is_of(cls: type[Any], resource: ResourceType) -> bool:
+    group, kind = getattr(cls, "API_GROUP", None), getattr(cls, "KIND", None)
+    return group == resource.group and kind in ("", resource.kind) and hasattr(cls, "from_item")
 
 
 def answered_storage(info: Info, result: Result) -> BackupStorage | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -114,7 +114,8 @@ def _convert(value: Any, hint: Any, *, where: str) -> Any:
     if isinstance(value, list):
         for candidate in candidates:
             origin = typing.get_origin(candidate)
-            if origin in (list, tuple):
+            # Planner inputs declare lists as list, tuple or Sequence (admin inputs).
+            if origin in (list, tuple, Sequence):
                 args = typing.get_args(candidate)
                 item = args[0] if args else Any
                 items = [_convert(v, item, where=where) for v in value]

@@ -69,7 +69,8 @@ _SPEC_KEYS = (
 
 
 def encryption_secret_name(archiver_name: str) -> str:
-    return f"{archiver_name}-encryption"
+    # Apart from a BackupPolicy's <name>-encryption: both may share a name in one namespace.
+    return f"{archiver_name}-archiver-encryption"
 
 
 def _kind(plan: Plan, kind: str) -> str | None:

@@ -65,10 +65,25 @@ def check_name(plan: Plan, value: str, *, field: Sequence[str], label: bool = Fa
     return False
 
 
+# The longest suffix the gateway appends to an object's name for the objects it makes
+# beside it (an ArchiverPolicy's "<name>-archiver-encryption" Secret).
+DERIVED_SUFFIX = len("-archiver-encryption")
+
+
 def check_place(plan: Plan, namespace: str, name: str, *, label_name: bool = False) -> bool:
     """The namespace and name of an object the mutation creates."""
     ok = check_name(plan, namespace, field=("namespace",), label=True)
-    return check_name(plan, name, field=("name",), label=label_name) and ok
+    if not check_name(plan, name, field=("name",), label=label_name):
+        return False
+    if not label_name and len(name) > 253 - DERIVED_SUFFIX:
+        plan.refuse(
+            "INVALID_INPUT",
+            f"name is {len(name)} characters long; at most {253 - DERIVED_SUFFIX} leave room "
+            "for the names of the objects made beside it (its Secrets).",
+            field=("name",),
+        )
+        return False
+    return ok
 
 
 def check_schedule(plan: Plan, schedule: str, *, field: Sequence[str]) -> bool:
