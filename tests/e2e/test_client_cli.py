@@ -417,19 +417,45 @@ def test_restore_into_a_new_database_plans_it_and_a_reader_is_refused(writes: Sc
     assert ran.json()["userErrors"]
 
 
-def test_apply_reads_a_folder_and_refuses_other_kinds(writes: Scene, tmp_path: Path) -> None:
+def test_apply_plans_applies_waits_and_refuses_other_kinds(writes: Scene, tmp_path: Path) -> None:
     needs(writes, "applyManifests")
-    db = o.database("Postgres", "applied", writes.ns, phase=None)
-    (tmp_path / "db.yaml").write_text(yaml.safe_dump(db))
-    ran = as_user(writes, "admin", "apply", "-f", str(tmp_path), "--dry-run", "-o", "json")
+    on = ("--cluster", "sandbox-1")
+    first = o.database("Postgres", "applied", writes.ns, phase=None)
+    second = o.database("Postgres", "applied-2", writes.ns, phase=None)
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump_all([first, second]))
+    ran = as_user(writes, "admin", "apply", "-f", str(tmp_path), *on, "--dry-run", "-o", "json")
     assert ran.code == 0, ran.out + ran.err
-    assert [r["state"] for r in ran.json()["results"]] in (["APPLIED"], ["WAITING"])
+    assert [r["object"]["name"] for r in ran.json()["results"]] == ["applied", "applied-2"]
+    listed = as_user(
+        writes, "admin", "databases", "-n", writes.ns, "--name", "applied", "-o", "json"
+    )
+    assert listed.json()["databases"] == []  # a dry run applies nothing
+    ran = as_user(writes, "admin", "apply", "-f", "-", *on, "-o", "json", stdin=json.dumps(first))
+    assert ran.code == 0, ran.out + ran.err
+    assert [r["state"] for r in ran.json()["results"]] == ["APPLIED"]
+    # No operator runs here, so the database is never set up: the wait ends with 5.
+    ran = as_user(
+        writes,
+        "admin",
+        "apply",
+        "-f",
+        "-",
+        *on,
+        "--wait",
+        "--timeout",
+        "3",
+        stdin=json.dumps(first),
+    )
+    assert ran.code == 5, ran.out + ran.err
+    assert "timed out" in ran.err
     config_map = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "x", "namespace": writes.ns},
     }
-    ran = as_user(writes, "admin", "apply", "-f", "-", "-o", "json", stdin=json.dumps(config_map))
+    ran = as_user(
+        writes, "admin", "apply", "-f", "-", *on, "-o", "json", stdin=json.dumps(config_map)
+    )
     assert ran.code == 3, ran.out + ran.err
     assert ran.json()["results"][0]["state"] == "FAILED"
 
