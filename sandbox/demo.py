@@ -13,6 +13,14 @@ What a newcomer gets:
   is broken (its storage does not exist);
 - the operator simulator, so databases provision, backups run on their schedules
   (one simulated minute per second by default) and restores progress.
+
+For the restore walkthrough nothing more needs seeding: ``orders`` (team-a, first
+cluster) has snapshots from its blueprint's initial and scheduled backups; the simulator
+gives every database KubeDB's Services, which pausing traffic acts on; a restore check
+with ``check-rows`` passes, and fails when its params hold ``fail: "true"``; a new
+database restored in the second cluster gets the snapshots through the Repository the
+gateway makes there on the same bucket location; ``billing``'s point-in-time window is
+its archiver's log snapshot, and a time outside it leaves the new database NotReady.
 """
 
 from __future__ import annotations

@@ -160,10 +160,11 @@ def database(
     labels: dict[str, str] | None = None,
     archiver: tuple[str, str] | None = None,
     halted: bool = False,
+    replicas: int = 1,
 ) -> Obj:
     spec: Obj = {
         "version": version,
-        "replicas": 1,
+        "replicas": replicas,
         "storageType": "Durable",
         "storage": {
             "storageClassName": storage_class,
@@ -594,17 +595,22 @@ def restore_session(
     addon: str = "postgres-addon",
     tasks: tuple[str, ...] = ("logical-backup-restore",),
     annotations: dict[str, str] | None = None,
+    post_restore: list[Obj] | None = None,
 ) -> Obj:
+    """A RestoreSession of ``db``; ``post_restore`` are its ``spec.hooks.postRestore``."""
     ns = db["metadata"]["namespace"]
+    spec: Obj = {
+        "target": _database_ref(db, ns),
+        "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
+        "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
+    }
+    if post_restore:
+        spec["hooks"] = {"postRestore": post_restore}
     return {
         "apiVersion": CORE_V1,
         "kind": "RestoreSession",
         "metadata": _meta(name, ns, annotations=annotations),
-        "spec": {
-            "target": _database_ref(db, ns),
-            "dataSource": {"namespace": ns, "repository": repository, "snapshot": snapshot_name},
-            "addon": {"name": addon, "tasks": [{"name": t} for t in tasks]},
-        },
+        "spec": spec,
         "status": {
             "phase": phase,
             "totalComponents": 1,

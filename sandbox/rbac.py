@@ -1,8 +1,11 @@
 """RBAC of the sandbox's people, the same in every sandbox cluster.
 
 - admin: cluster-admin (group system:masters in the token file).
-- alice: creates and edits KubeDB and KubeStash objects, and Secrets, in ``team-a`` only.
-- bob: gets, lists and watches KubeDB and KubeStash objects in ``team-b`` only.
+- alice: creates and edits KubeDB and KubeStash objects, Secrets and Services, in
+  ``team-a`` only (Services as an editor of a namespace has them: she can stop traffic
+  to her own database and make or delete its maintenance Service).
+- bob: gets, lists and watches KubeDB and KubeStash objects and Services in ``team-b``
+  only.
 - the gateway user: bound to the ClusterRole and the records Role that deploy/ gives
   the gateway in a real cluster, so the sandbox tests exactly the permissions production
   has.
@@ -56,11 +59,15 @@ def sandbox_rbac_objects() -> list[dict[str, Any]]:
         [
             {"apiGroups": DATA_GROUPS, "resources": ["*"], "verbs": WRITE},
             {"apiGroups": [""], "resources": ["secrets"], "verbs": WRITE},
+            {"apiGroups": [""], "resources": ["services"], "verbs": WRITE},
         ],
     )
     viewer = _cluster_role(
         "stashql-sandbox:database-viewer",
-        [{"apiGroups": DATA_GROUPS, "resources": ["*"], "verbs": READ}],
+        [
+            {"apiGroups": DATA_GROUPS, "resources": ["*"], "verbs": READ},
+            {"apiGroups": [""], "resources": ["services"], "verbs": READ},
+        ],
     )
     gateway = {
         "apiVersion": "rbac.authorization.k8s.io/v1",

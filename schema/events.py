@@ -14,8 +14,9 @@ from schema.enums import (
     RestoreSessionPhase,
     SnapshotPhase,
 )
-from schema.linked import BackupSession, Database, RestoreSession, Snapshot
+from schema.linked import BackupSession, Database, RestoreSession, RestoreWorkflow, Snapshot
 from schema.setup import SetupState
+from schema.workflows import RestoreStepKind, RestoreStepState
 
 _TYPE = "What happened."
 _REF = "The object the event is about (also set for DELETED and RESYNC)."
@@ -85,3 +86,18 @@ class SnapshotEvent:
     phase: SnapshotPhase | None = strawberry.field(description="Phase after the change.")
     at: datetime = strawberry.field(description=_AT)
     resume_token: str = strawberry.field(description=_RESUME)
+
+
+@strawberry.type(description="A restore workflow changed, step by step.")
+class RestoreWorkflowEvent:
+    type: ChangeType = strawberry.field(description="INITIAL, ADDED, UPDATED, DELETED or RESYNC.")
+    workflow_id: strawberry.ID = strawberry.field(description="ID of the workflow.")
+    database_ref: ObjectRef = strawberry.field(description="The database restored into.")
+    workflow: RestoreWorkflow | None = strawberry.field(description="The workflow now.")
+    step: RestoreStepKind | None = strawberry.field(description="The step that changed.")
+    previous_state: RestoreStepState | None = strawberry.field(description="Its state before.")
+    state: RestoreStepState | None = strawberry.field(description="Its state now.")
+    at: datetime = strawberry.field(description="When it changed.")
+    resume_token: str = strawberry.field(
+        description="Pass as `resumeToken` to continue after this event."
+    )

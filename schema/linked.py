@@ -16,12 +16,23 @@ from typing import ClassVar
 import strawberry
 
 from apis import objects
+from apis.resources import CORE
 from resolvers.reads import backup, joins, lists, policies, recovery, setup
+from resolvers.reads import workflows as model
+from resolvers.reads import workflows as workflow_reads
 from resolvers.reads.backup import BackupState
 from resolvers.reads.graph import Item
 from resolvers.reads.recovery import Window
 from schema.arguments import After, First, OrderBy
-from schema.common import Condition, ObjectRef, VolumeInfo, conditions_of, size_bytes
+from schema.common import (
+    ClusterError,
+    Condition,
+    ObjectRef,
+    PageInfo,
+    VolumeInfo,
+    conditions_of,
+    size_bytes,
+)
 from schema.configurations import BackupConfiguration
 from schema.connection import Connection, Edge
 from schema.contents import SnapshotContents, snapshot_contents
@@ -42,6 +53,7 @@ from schema.policies import BackupPolicy
 from schema.setup import SetupStatus
 from schema.status import ArchiverStatus, RestoreComponent, SnapshotComponent
 from schema.storage import STORAGE_GROUP, BackupStorage, RetentionPolicy
+from schema.workflows import DatabaseTrafficFields, RestoreWorkflowFields
 
 KUBEDB_GROUP = "kubedb.com"
 CORE_GROUP = "core.kubestash.com"
@@ -498,3 +510,96 @@ class RestoreSessionEdge(Edge[RestoreSession]): ...
 
 @strawberry.type(description="A page of restore sessions.")
 class RestoreSessionConnection(Connection[RestoreSession, RestoreSessionEdge]): ...
+
+
+# ----------------------------------------------------------- restore workflows and traffic
+# A workflow joins its database, snapshot and RestoreSession, and a database shows its
+# workflow and traffic: they close the same circle as the types above, so they live here.
+
+
+@strawberry.type(
+    description=(
+        "A restore into a running database, step by step. Its state is kept in the "
+        "cluster (on\nthe database and its RestoreSession), not in the gateway: it survives "
+        "gateway restarts,\nevery replica reports the same, each step is carried out once "
+        "however many replicas\nrun, and a workflow left while no gateway runs continues "
+        "when one starts."
+    )
+)
+class RestoreWorkflow(RestoreWorkflowFields, Node):
+    @classmethod
+    def of(cls, found: model.Workflow) -> RestoreWorkflow:
+        return cls(model=found, raw={}, cluster_name=found.cluster)
+
+    @strawberry.field(description="The database, if the viewer may see it.")
+    def database(self, info: Info) -> Database | None:
+        db = self.model.database
+        graph = graph_of(info)
+        return Database.maybe(graph.database(self.model.cluster, db.kind, db.namespace, db.name))
+
+    @strawberry.field(description="The snapshot restored.")
+    def snapshot(self, info: Info) -> Snapshot | None:
+        ref = self.model.snapshot
+        if ref is None:
+            return None
+        found = graph_of(info).get(
+            self.model.cluster, STORAGE_GROUP, "Snapshot", ref.namespace, ref.name
+        )
+        return Snapshot.maybe(found)
+
+    @strawberry.field(description="The RestoreSession restoring the data.")
+    def restore_session(self, info: Info) -> RestoreSession | None:
+        w = self.model
+        found = graph_of(info).get(
+            w.cluster, CORE, "RestoreSession", w.database.namespace, w.restore_session
+        )
+        return RestoreSession.maybe(found)
+
+
+@strawberry.type(description="Edge of a RestoreWorkflowConnection.")
+class RestoreWorkflowEdge:
+    node: RestoreWorkflow = strawberry.field(description="The workflow.")
+    cursor: str = strawberry.field(description="Its cursor.")
+
+
+@strawberry.type(description="A page of restore workflows.")
+class RestoreWorkflowConnection:
+    edges: list[RestoreWorkflowEdge] = strawberry.field(description="Items with cursors.")
+    nodes: list[RestoreWorkflow] = strawberry.field(description="Items.")
+    page_info: PageInfo = strawberry.field(description="Paging.")
+    total_count: int = strawberry.field(description="Number of matching items.")
+    cluster_errors: list[ClusterError] = strawberry.field(
+        description="Clusters that could not answer."
+    )
+
+    @classmethod
+    def of(cls, found: workflow_reads.WorkflowPage) -> RestoreWorkflowConnection:
+        nodes = [RestoreWorkflow.of(w) for w in found.nodes]
+        edges = [
+            RestoreWorkflowEdge(node=n, cursor=workflow_reads.cursor_of(w))
+            for n, w in zip(nodes, found.nodes, strict=True)
+        ]
+        return cls(
+            edges=edges,
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=found.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=found.total,
+            cluster_errors=ClusterError.from_problems(found.problems),
+        )
+
+
+@strawberry.type(description="Application traffic to a database.")
+class DatabaseTraffic(DatabaseTrafficFields):
+    cluster: strawberry.Private[str]
+
+    @strawberry.field(description="The restore that paused it, if one did.")
+    def restore(self, info: Info) -> RestoreWorkflow | None:
+        wid = self.view.workflow
+        if wid is None:
+            return None
+        for w in workflow_reads.cached_workflows(graph_of(info).cache):
+            if w.cluster == self.cluster and w.id == wid:
+                return RestoreWorkflow.of(w)
+        return None

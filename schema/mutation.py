@@ -13,6 +13,7 @@ from schema.mutations.backup_root import BackupMutations
 from schema.mutations.ci_root import ManifestMutations
 from schema.mutations.policy_root import PolicyMutations
 from schema.mutations.restore_root import RestoreMutations
+from schema.mutations.traffic_root import TrafficMutations
 
 
 @strawberry.type(
@@ -27,5 +28,7 @@ from schema.mutations.restore_root import RestoreMutations
         "restarts, and dry runs do not use them up."
     )
 )
-class Mutation(PolicyMutations, BackupMutations, RestoreMutations, ManifestMutations):
+class Mutation(
+    PolicyMutations, BackupMutations, RestoreMutations, TrafficMutations, ManifestMutations
+):
     pass

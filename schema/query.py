@@ -14,6 +14,7 @@ from core.errors import InvalidInput
 from core.ids import decode_id
 from resolvers import restores
 from resolvers.reads import lists, offers
+from resolvers.reads import workflows as workflow_reads
 from schema.archivers import ArchiverPolicy
 from schema.arguments import After, ClusterName, DatabaseKind, First, Namespace, OrderBy
 from schema.enums import SortOrder
@@ -47,6 +48,7 @@ from schema.linked import (
     RestoreSession,
     RestoreSessionConnection,
     RestoreSessionEdge,
+    RestoreWorkflowConnection,
     Snapshot,
     SnapshotConnection,
     SnapshotEdge,
@@ -55,6 +57,7 @@ from schema.policies import BackupMethodInfo, BackupPolicy
 from schema.registry import wrap
 from schema.restore_options import RestoreOptions
 from schema.storage import BackupStorage, RetentionPolicy
+from schema.workflows import RestoreWorkflowFilter, workflow_filter
 
 # The write contract words the cluster argument of the fields it adds more briefly, and
 # states no default for it: left out, it is UNSET (read as None by `given`).
@@ -289,3 +292,25 @@ class Query:
                 store, cluster=cluster, namespace=ref.namespace, name=ref.name
             )
         return RestoreOptions.of(data)
+
+    @strawberry.field(description="Restore workflows across clusters and namespaces, newest first.")
+    def restore_workflows(
+        self,
+        info: Info,
+        filter: Annotated[
+            RestoreWorkflowFilter | None, strawberry.argument(description="Which ones.")
+        ] = strawberry.UNSET,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size.")
+        ] = strawberry.UNSET,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor.")
+        ] = strawberry.UNSET,
+    ) -> RestoreWorkflowConnection:
+        found = workflow_reads.restore_workflows(
+            graph_of(info),
+            workflow_filter(None if filter is strawberry.UNSET else filter),
+            first=None if first is strawberry.UNSET else first,
+            after=None if after is strawberry.UNSET else after,
+        )
+        return RestoreWorkflowConnection.of(found)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
 from resolvers.events import stream
+from resolvers.events import workflows as workflow_events
 from resolvers.events.stream import Event
 from resolvers.events.subscriptions import subscribe
 from resolvers.reads import lists
@@ -25,7 +26,13 @@ from schema.enums import (
     RestoreSessionPhase,
     SnapshotPhase,
 )
-from schema.events import BackupSessionEvent, DatabaseEvent, RestoreSessionEvent, SnapshotEvent
+from schema.events import (
+    BackupSessionEvent,
+    DatabaseEvent,
+    RestoreSessionEvent,
+    RestoreWorkflowEvent,
+    SnapshotEvent,
+)
 from schema.info import Info
 from schema.inputs import (
     BackupSessionFilter,
@@ -36,8 +43,15 @@ from schema.inputs import (
     session_query,
     snapshot_query,
 )
-from schema.linked import BackupSession, Database, RestoreSession, Snapshot
+from schema.linked import BackupSession, Database, RestoreSession, RestoreWorkflow, Snapshot
 from schema.setup import SetupState
+from schema.workflows import (
+    RestoreStepKind,
+    RestoreStepState,
+    RestoreWorkflowFilter,
+    workflow_filter,
+    workflow_id,
+)
 
 PhaseT = TypeVar("PhaseT", bound=Enum)
 
@@ -168,3 +182,55 @@ class Subscription:
                 at=e.at,
                 resume_token=e.resume_token,
             )
+
+    @strawberry.subscription(description="Step transitions of restore workflows.")
+    async def restore_workflow_events(
+        self,
+        info: Info,
+        filter: Annotated[
+            RestoreWorkflowFilter | None, strawberry.argument(description="Which workflows.")
+        ] = strawberry.UNSET,
+        resume_token: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A `resumeToken` from an earlier event: continue after it."
+            ),
+        ] = strawberry.UNSET,
+    ) -> AsyncGenerator[RestoreWorkflowEvent, None]:
+        wanted = workflow_filter(None if filter is strawberry.UNSET else filter)
+        async for e in subscribe(
+            info.context,
+            workflow_events.WORKFLOWS,
+            accept=workflow_events.accept(wanted),
+            resume_token=None if resume_token is strawberry.UNSET else resume_token,
+        ):
+            found = workflow_events.workflow_of(e)
+            moved = workflow_events.transition(e)
+            yield RestoreWorkflowEvent(
+                type=ChangeType(e.type),
+                workflow_id=strawberry.ID(workflow_id(found)) if found else strawberry.ID(e.name),
+                database_ref=_workflow_database(e, found),
+                workflow=RestoreWorkflow.of(found) if found and e.type != "DELETED" else None,
+                step=RestoreStepKind(moved.step) if moved.step else None,
+                previous_state=RestoreStepState(moved.previous_state)
+                if moved.previous_state
+                else None,
+                state=RestoreStepState(moved.state) if moved.state else None,
+                at=e.at,
+                resume_token=e.resume_token,
+            )
+
+
+def _workflow_database(event: Event, found: Any) -> ObjectRef:
+    if found is None:
+        return ObjectRef(
+            cluster=event.cluster, api_group="kubedb.com", kind="", namespace=None, name=""
+        )
+    db = found.database
+    return ObjectRef(
+        cluster=found.cluster,
+        api_group="kubedb.com",
+        kind=db.kind,
+        namespace=db.namespace,
+        name=db.name,
+    )

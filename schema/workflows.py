@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
 from core.ids import GlobalRef
 from resolvers.reads import workflows as model
 from resolvers.reads.traffic import TrafficView
-from schema.common import ClusterError, ObjectRef, PageInfo
-from schema.enums import ChangeType
+from schema.common import ObjectRef
 from schema.inputs import ObjectRefInput
 
 WORKFLOW_KIND = "RestoreWorkflow"
@@ -144,16 +144,11 @@ def workflow_id(w: model.Workflow) -> str:
     return GlobalRef(w.cluster, WORKFLOW_GROUP, WORKFLOW_KIND, None, w.id).encode()
 
 
-@strawberry.type(
-    description=(
-        "A restore into a running database, step by step. Its state is kept in the "
-        "cluster (on\nthe database and its RestoreSession), not in the gateway: it survives "
-        "gateway restarts,\nevery replica reports the same, each step is carried out once "
-        "however many replicas\nrun, and a workflow left while no gateway runs continues "
-        "when one starts."
-    )
-)
-class RestoreWorkflow:
+@strawberry.type
+class RestoreWorkflowFields:
+    """The fields of RestoreWorkflow that read only its record; ``schema/linked.py``
+    adds the joins (database, snapshot, restoreSession) and names the GraphQL type."""
+
     model: strawberry.Private[model.Workflow]
 
     @strawberry.field(description="Opaque global ID.")
@@ -226,54 +221,26 @@ class RestoreWorkflow:
         return self.model.finished_at
 
 
-@strawberry.type(description="Edge of a RestoreWorkflowConnection.")
-class RestoreWorkflowEdge:
-    node: RestoreWorkflow = strawberry.field(description="The workflow.")
-    cursor: str = strawberry.field(description="Its cursor.")
-
-
-@strawberry.type(description="A page of restore workflows.")
-class RestoreWorkflowConnection:
-    edges: list[RestoreWorkflowEdge] = strawberry.field(description="Items with cursors.")
-    nodes: list[RestoreWorkflow] = strawberry.field(description="Items.")
-    page_info: PageInfo = strawberry.field(description="Paging.")
-    total_count: int = strawberry.field(description="Number of matching items.")
-    cluster_errors: list[ClusterError] = strawberry.field(
-        description="Clusters that could not answer."
-    )
-
-
 @strawberry.input(description="Which restore workflows to return.")
 class RestoreWorkflowFilter:
-    clusters: list[str] | None = strawberry.field(default=None, description="Only these clusters.")
+    clusters: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Only these clusters."
+    )
     namespaces: list[str] | None = strawberry.field(
-        default=None, description="Only these namespaces."
+        default=strawberry.UNSET, description="Only these namespaces."
     )
     database: ObjectRefInput | None = strawberry.field(
-        default=None, description="Only restores into this database."
+        default=strawberry.UNSET, description="Only restores into this database."
     )
     phases: list[RestoreWorkflowPhase] | None = strawberry.field(
-        default=None, description="Only these phases."
+        default=strawberry.UNSET, description="Only these phases."
     )
 
 
-@strawberry.type(description="A restore workflow changed, step by step.")
-class RestoreWorkflowEvent:
-    type: ChangeType = strawberry.field(description="INITIAL, ADDED, UPDATED, DELETED or RESYNC.")
-    workflow_id: strawberry.ID = strawberry.field(description="ID of the workflow.")
-    database_ref: ObjectRef = strawberry.field(description="The database restored into.")
-    workflow: RestoreWorkflow | None = strawberry.field(description="The workflow now.")
-    step: RestoreStepKind | None = strawberry.field(description="The step that changed.")
-    previous_state: RestoreStepState | None = strawberry.field(description="Its state before.")
-    state: RestoreStepState | None = strawberry.field(description="Its state now.")
-    at: datetime = strawberry.field(description="When it changed.")
-    resume_token: str = strawberry.field(
-        description="Pass as `resumeToken` to continue after this event."
-    )
+@strawberry.type
+class DatabaseTrafficFields:
+    """DatabaseTraffic's own fields; ``schema/linked.py`` adds ``restore`` and names it."""
 
-
-@strawberry.type(description="Application traffic to a database.")
-class DatabaseTraffic:
     view: strawberry.Private[TrafficView]
 
     @strawberry.field(description="Whether applications can connect.")
@@ -297,3 +264,23 @@ class DatabaseTraffic:
     )
     def maintenance_service(self) -> str | None:
         return self.view.maintenance_service
+
+
+def workflow_filter(given: RestoreWorkflowFilter | None) -> model.WorkflowFilter | None:
+    """The read side's filter for a GraphQL RestoreWorkflowFilter."""
+    if given is None:
+        return None
+
+    def left_out(value: Any) -> Any:
+        # The contract gives these fields no default: left out, they are UNSET.
+        return None if value is strawberry.UNSET else value
+
+    db = left_out(given.database)
+    phases = left_out(given.phases)
+    return model.WorkflowFilter(
+        clusters=left_out(given.clusters),
+        namespaces=left_out(given.namespaces),
+        database=model.DatabaseRef(db.kind or "", db.namespace, db.name) if db else None,
+        database_kind_given=bool(db and db.kind),
+        phases=[p.name for p in phases] if phases else None,
+    )

@@ -168,6 +168,14 @@ class Writer:
             self._record(out, caller=caller, mutation=mutation, dry_run=dry_run, rid=request_id)
         return out
 
+    @property
+    def settings(self) -> WriteSettings:
+        return self._settings
+
+    def gateway_client(self, cluster: str) -> KubeClient | None:
+        """The gateway's own client of ``cluster`` (for records in its own namespace)."""
+        return self._clients.get(cluster)
+
     async def read_as_caller(
         self, *, cluster: str, caller: Viewer, resource: ResourceType, namespace: str, name: str
     ) -> JSONDict | UserError:

@@ -98,14 +98,14 @@ def resolve_cluster(
     )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """The input as JSON, for its digest (sorted keys come from the digest)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, datetime):
@@ -130,7 +130,7 @@ async def run_mutation(
     chosen = resolve_cluster(services.store.clusters(), given=cluster, refs=refs)
     if isinstance(chosen, UserError):
         return Result(Outcome(Plan(errors=[chosen])), None, dry_run=dry_run)
-    digest = input_digest(mutation, _plain(inp))
+    digest = input_digest(mutation, plain(inp))
     if idempotency_key and not dry_run:
         replayed = await services.writer.replay(
             cluster=chosen,

@@ -12,6 +12,12 @@ it makes where the reference is silent:
   ``spec.halted``; the phase always derived from the conditions in KubeDB's priority
   order; DataRestoring for a point-in-time recovery (``spec.init.archiver``); Provisioning
   until restored with ``spec.init.waitForInitialRestore``.
+* :mod:`~sandbox.simulator.services` -- the Services KubeDB makes for each database
+  (``<db>``, ``<db>-pods``, ``<db>-standby`` for replicated Postgres/MySQL/MariaDB),
+  labelled and selecting as KubeDB does, owned by the database; a selector someone else
+  changed is put back, except the primary's while the gateway has paused traffic
+  (``{stashql.io/traffic: paused}`` or ``stashql.io/traffic-paused-at`` on the
+  database) -- unless the database says ``sim.stashql.io/revert-traffic: "true"``.
 * :mod:`~sandbox.simulator.blueprints` -- auto-backup: a database annotated
   ``blueprint.kubestash.com/name|namespace`` gets the BackupConfiguration
   ``appbinding-<db>`` from that BackupBlueprint, ``${var}`` filled from
@@ -28,6 +34,10 @@ it makes where the reference is silent:
   archiver's ``spec.pause``) holds.
 * :mod:`~sandbox.simulator.repositories` -- BackupStorages become Ready; Repositories'
   status (snapshotCount, size, lastBackupTime, recentSnapshots) follows their Snapshots.
+  A Repository whose location (BackupStorage bucket/prefix and ``spec.path``) another
+  cluster's Repository also uses gets that cluster's Snapshots copied in, as KubeStash
+  finds them in the bucket (:mod:`~sandbox.simulator.bucket`, the one view all clusters
+  share).
 * :mod:`~sandbox.simulator.configurations` -- BackupConfigurations: ValidationPassed,
   backends, repositories (created from the sessions), sessions and phase
   Ready/NotReady/Invalid; one initial backup (InitialBackupTriggered), then BackupSessions
@@ -42,9 +52,13 @@ it makes where the reference is silent:
   the same way. Retention (``successfulSnapshots.last`` /
   ``failedSnapshots.last``, capped) and ``sessionHistoryLimit`` are applied afterwards.
 * :mod:`~sandbox.simulator.restores` -- RestoreSessions: Pending, Running with
-  ``percentDone`` rising, Succeeded or Failed; the target database goes DataRestoring,
-  then Ready (or NotReady on failure or deletion), and the database's
-  BackupConfigurations are paused meanwhile (``status.pausedBackups``).
+  ``percentDone`` rising, then the post-restore hooks (``status.hooks.postHooks``,
+  :mod:`~sandbox.simulator.restore_hooks`), Succeeded or Failed (Invalid when the
+  webhook rules refuse it), the phase derived from the conditions as KubeStash does; the
+  target database goes DataRestoring, then Ready (or NotReady on failure or deletion);
+  the database's BackupConfigurations are paused meanwhile and listed in
+  ``status.pausedBackups`` -- those already paused (by the gateway's restore workflow or
+  their owner) are listed but never resumed by us (:mod:`~sandbox.simulator.pauses`).
 * :mod:`~sandbox.simulator.catalog` -- the addon catalog the controllers draw on: the
   Snapshot component and driver of each addon task, and the failure messages.
 
@@ -59,6 +73,10 @@ Failures can be injected with ``fail_rate`` (0..1, per backup, restore and log p
 the annotation ``simulator.stashql.dev/fail`` (``backup``, ``restore``, ``log``, or several
 separated by commas) on the database, BackupConfiguration, BackupSession, RestoreSession
 or archiver: while it is present, those operations fail with a realistic message.
+A post-restore hook fails when its HookTemplate is annotated ``sim.stashql.io/fail:
+"true"`` (or the fail annotation lists ``hook``) or the hook's params hold ``fail:
+"true"``; ``sim.stashql.io/revert-traffic: "true"`` on a database makes the simulator
+undo the gateway's traffic pause, as the real KubeDB would (Database.traffic DRIFTED).
 
 All times written are real wall-clock times; only schedules run on simulated time.
 Every API call has a deadline; errors are logged (and kept in :attr:`Simulator.errors`),

@@ -365,8 +365,27 @@ class Cluster:
             return None
         return self._remember(res, created)
 
-    async def patch(self, res: ResourceType, key: tuple[str, str], *, body: JSONDict) -> bool:
-        """Merge-patch the object ``key`` (namespace, name); a missing object is done."""
+    async def fetch(self, res: ResourceType, key: tuple[str, str]) -> JSONDict | None:
+        """GET ``key`` (namespace, name) from the API server itself, not the informer: for
+        decisions another writer may have just changed (None: not found; other errors
+        raise, so the job is retried next step)."""
+        namespace, name = key
+        try:
+            return await self.client.get(
+                res.path(namespace=namespace if res.namespaced else None, name=name),
+                timeout=CALL_TIMEOUT,
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def patch(
+        self, res: ResourceType, key: tuple[str, str], *, body: JSONDict, conflict_ok: bool = False
+    ) -> bool:
+        """Merge-patch the object ``key`` (namespace, name); a missing object is done.
+        With ``conflict_ok`` a 409 (a stale ``metadata.resourceVersion``) is False, not an
+        error."""
         namespace, name = key
         try:
             patched = await self.client.request(
@@ -380,6 +399,8 @@ class Cluster:
         except ApiError as exc:
             if exc.status == 404:
                 return True
+            if exc.status == 409 and conflict_ok:
+                return False
             self.report(f"patch {res.kind} {namespace}/{name}", exc)
             return False
         except KubeError as exc:

@@ -131,6 +131,10 @@ class Simulation:
             return True
         return self.fail_rate > 0 and self.rng.random() < self.fail_rate
 
+    def injected(self, what: str, *objects: Raw | None) -> bool:
+        """Whether the fail annotation on any of ``objects`` lists ``what`` (no dice)."""
+        return any(what in _fail_tokens(obj) for obj in objects)
+
     def record_error(self, message: str) -> None:
         self.errors.append(message)
 

@@ -15,7 +15,9 @@ or False (reason DataRestoreInterrupted when the RestoreSession is deleted first
 Guesses where the reference is silent: provisioning takes a fixed delay and never fails;
 a point-in-time recovery fails (FailedToRestoreData) when no full backup at or before the
 recovery time exists in ``fullDBRepository``, or when the time is after the end of the
-archived logs, and otherwise takes ``restore_duration``.
+archived logs (after ``MISSING_GRACE``, as the Repository and its Snapshots, synced
+from the bucket, may arrive just after the database), and otherwise takes
+``restore_duration``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog
 from sandbox.simulator.cluster import Cluster, Job
-from sandbox.simulator.core import Conditions, ns_of
+from sandbox.simulator.core import MISSING_GRACE, Conditions, ns_of
 from sandbox.simulator.snapshots import full_backup_times, log_ends
 
 
@@ -138,6 +140,9 @@ class Databases:
         target = text_at(recovery, "recoveryTimestamp")
         if not conds.has("DataRestoreStarted"):
             problem = self._recovery_problem(db, recovery)
+            began = self._provisioning.get(uid, mono)
+            if problem and mono - began < self.sim.provision_delay + MISSING_GRACE:
+                return  # the Repository or its Snapshots may still be on their way
             if problem:
                 conds.false("DataRestored", reason="FailedToRestoreData", message=problem)
                 return

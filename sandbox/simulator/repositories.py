@@ -4,7 +4,9 @@ What it plays: a BackupStorage becomes Ready (BackendInitialized, BackendSecretF
 lists its Repositories with their sizes; a Repository is RepositoryInitialized once its
 BackupStorage exists (Ready), and its status follows its Snapshots: snapshotCount, size
 and integrity of the Succeeded ones, lastBackupTime, the five most recent full
-Snapshots (recentSnapshots) and the component paths.
+Snapshots (recentSnapshots) and the component paths. A Repository on a location that
+another cluster's Repository also uses first gets that cluster's Snapshots copied in, as
+KubeStash finds them in the bucket (:mod:`sandbox.simulator.bucket`).
 
 Guesses where the reference is silent: a storage backend never fails to initialize
 (nothing is uploaded anywhere); every Repository it lists is ``synced``; a failed
@@ -20,6 +22,7 @@ from apis.objects import dig, mapping_at, name_of, parse_time, str_at, text_at
 from apis.resources import BACKUP_STORAGES, REPOSITORIES, SNAPSHOTS
 from kube.client import JSONDict
 from sandbox import objects as o
+from sandbox.simulator.bucket import Buckets, sync_repository
 from sandbox.simulator.cluster import Cluster, Job
 from sandbox.simulator.core import Conditions, ns_of
 from sandbox.simulator.snapshots import INCREMENTAL, size_bytes
@@ -30,8 +33,9 @@ RECENT_SNAPSHOTS = 5
 class Repositories:
     """Status of BackupStorages and Repositories on one cluster."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, *, buckets: Buckets | None = None) -> None:
         self.cluster = cluster
+        self.buckets = buckets
 
     def jobs(self) -> Iterable[Job]:
         for storage in self.cluster.wanted_items(BACKUP_STORAGES):
@@ -77,6 +81,8 @@ class Repositories:
 
     async def _repository(self, repo: JSONDict) -> None:
         ns, name = ns_of(repo), name_of(repo)
+        if self.buckets is not None:
+            await sync_repository(self.cluster, self.buckets, repo)
         ref = mapping_at(repo, "spec", "storageRef")
         storage_ns, storage_name = str_at(ref, "namespace") or ns, text_at(ref, "name")
         storage = (

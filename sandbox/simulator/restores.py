@@ -3,18 +3,21 @@
 What it plays: a RestoreSession is checked by KubeStash's webhook rules (Invalid with
 ValidationPassed False otherwise), goes Pending with RestoreTargetFound and its
 ``dependencies`` (the Snapshot, the Addon), then Running (RestoreExecutorEnsured) with
-``percentDone`` rising per component for ``restore_duration``, then Succeeded or Failed
-(RestoreIncomplete) with MetricsPushed. Meanwhile the target database goes DataRestoring
-(see :mod:`sandbox.simulator.databases`) and its BackupConfigurations are paused
-(``spec.paused``, recorded in ``status.pausedBackups``) and resumed at the end, or when
-the RestoreSession is deleted while running (the database then reads
-DataRestoreInterrupted).
+``percentDone`` rising per component for ``restore_duration``, then runs its post-restore
+hooks (:mod:`sandbox.simulator.restore_hooks`), then Succeeded or Failed
+(RestoreIncomplete, or a hook failed) with MetricsPushed. The phase is always derived
+from the conditions and components, as KubeStash derives it, never set on its own.
+Meanwhile the target database goes DataRestoring (see
+:mod:`sandbox.simulator.databases`) until the RestoreSession ends, then Ready, or
+NotReady when it failed or was deleted while running (DataRestoreInterrupted); and the
+database's BackupConfigurations are paused and listed in ``status.pausedBackups``
+(:mod:`sandbox.simulator.pauses`: which, and who resumes them).
 
 The Snapshot restored is the named one, or for ``latest`` the newest Succeeded full
 Snapshot in the repository, or for ``pitr`` the newest at or before ``targetTime``
 (before, when ``exclusive``). Guesses where the reference is silent: a component's size
 is its size in the Snapshot (16 MiB when unknown); manifests restore five times faster
-than data; a configuration the user had paused is never resumed by us; a missing
+than data; each post-restore hook takes a quarter of ``restore_duration``; a missing
 Snapshot may be informer lag for ``MISSING_GRACE`` before the restore fails.
 """
 
@@ -41,12 +44,11 @@ from apis.objects import (
 from apis.resources import (
     ADDONS,
     ADDONS_KIND,
-    BACKUP_CONFIGURATIONS,
-    CORE,
     REPOSITORIES,
     RESTORE_SESSIONS,
     SNAPSHOTS,
     STORAGE,
+    ResourceType,
 )
 from kube.client import JSONDict
 from sandbox import objects as o
@@ -63,6 +65,13 @@ from sandbox.simulator.core import (
     update_fields,
 )
 from sandbox.simulator.databases import Databases
+from sandbox.simulator.pauses import pause_backups, resume_backups
+from sandbox.simulator.restore_hooks import (
+    POST_HOOKS_CONDITION,
+    post_hooks,
+    restore_phase,
+    run_hooks,
+)
 from sandbox.simulator.snapshots import full_snapshots, size_bytes
 
 UNKNOWN_SIZE = 16 * 1024**2
@@ -77,6 +86,15 @@ class _Run:
     target: AppKey | None
     totals: dict[str, float]  # component -> bytes
     paused: list[JSONDict] = field(default_factory=list)
+    # Once the data is in (or failed): when, whether it failed, the final components.
+    data_done: float | None = None
+    data_failed: bool = False
+    components: JSONDict = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
 
 
 class Restores:
@@ -123,7 +141,7 @@ class Restores:
         conds = Conditions(mapping_at(rs, "status"), now=now)
         if problem:
             conds.false("ValidationPassed", reason="ResourceValidationFailed", message=problem)
-            await self._set(rs, {"phase": "Invalid", "conditions": conds.items})
+            await self._set(rs, {"conditions": conds.items})
             return
         conds.true(
             "ValidationPassed",
@@ -146,7 +164,6 @@ class Restores:
                     message="Restore target has been found.",
                 )
         fields: JSONDict = {
-            "phase": "Pending",
             "targetFound": (found is not None) if target is not None else None,
             "dependencies": self._dependencies(rs, snapshot),
             "conditions": conds.items,
@@ -163,7 +180,7 @@ class Restores:
                 message=f"Failed to ensure restore executor. Reason: {snapshot_problem}",
                 severity="Error",
             )
-            fields.update({"phase": "Failed", "conditions": conds.items})
+            fields.update({"conditions": conds.items})
             await self._set(rs, fields)
             if found is not None:
                 await self.databases.mark_restore(found, state="failed", message=snapshot_problem)
@@ -171,7 +188,7 @@ class Restores:
             return
         # Start: pause the database's backups, tell KubeDB the restore started.
         totals = _components(rs, snapshot)
-        paused = await self._pause_backups(target) if target else []
+        paused = await pause_backups(self.cluster, target, restore=(ns, name)) if target else []
         run = _Run(uid, ns, name, mono, target, totals, paused)
         self._runs[uid] = run
         conds.true(
@@ -181,7 +198,6 @@ class Restores:
         )
         fields.update(
             {
-                "phase": "Running",
                 "conditions": conds.items,
                 "pausedBackups": paused or None,
                 "totalComponents": len(totals),
@@ -196,11 +212,13 @@ class Restores:
         await self._set(rs, fields)
 
     async def _set(self, rs: JSONDict, fields: JSONDict) -> None:
-        await self.cluster.update_status(
-            RESTORE_SESSIONS,
-            (ns_of(rs), name_of(rs)),
-            mutate=lambda _, status: update_fields(status, fields),
-        )
+        with_hooks = bool(mappings_at(rs, "spec", "hooks", "postRestore"))
+
+        def mutate(_: JSONDict, status: JSONDict) -> None:
+            update_fields(status, fields)
+            status["phase"] = restore_phase(status, with_hooks=with_hooks)
+
+        await self.cluster.update_status(RESTORE_SESSIONS, (ns_of(rs), name_of(rs)), mutate=mutate)
 
     def _resume(self, rs: JSONDict, target: AppKey | None, mono: float) -> _Run:
         """We restarted while a restore was running: carry on from its status."""
@@ -319,11 +337,11 @@ class Restores:
         return out
 
     async def _progress(self, rs: JSONDict, run: _Run) -> None:
-        now = self.sim.clock.now()
-        elapsed = time.monotonic() - run.started
+        mono = time.monotonic()
+        elapsed = mono - run.started
         fraction = min(1.0, elapsed / max(self.sim.restore_duration, 0.1))
         found = self.cluster.database(run.target)
-        if fraction < 1.0:
+        if run.data_done is None and fraction < 1.0:
             # Jitter so percentDone does not move in lockstep.
             shown = max(0.0, min(0.999, fraction * self.sim.rng.uniform(0.95, 1.0)))
             if found is not None:
@@ -331,42 +349,86 @@ class Restores:
             progress = self._component_progress(run, shown, failed=None)
             await self._set(rs, {"components": progress})
             return
-        db = found[1] if found else None
-        fail = self.sim.should_fail("restore", db, rs)
-        if run.paused and not await self._resume_backups(run.paused):
-            return  # try again next step; never leave backups paused
-        failing = next((c for c in run.totals if c != "manifest"), next(iter(run.totals)))
-        shown = self.sim.rng.uniform(0.3, 0.9) if fail else 1.0
-        components = self._component_progress(run, shown, failed=failing if fail else None)
-        conds = Conditions(mapping_at(rs, "status"), now=now)
-        error = text_at(components[failing], "error")
-        if fail:
+        if run.data_done is None:
+            self._data_done(rs, run, found)
+        hooks = post_hooks(rs, data_failed=run.data_failed)
+        results = run_hooks(
+            self.cluster,
+            rs,
+            hooks,
+            # After a failed restore the hooks that still run do so at once.
+            elapsed=float("inf") if run.data_failed else mono - (run.data_done or mono),
+            hook_seconds=self.sim.restore_duration / 4,
+        )
+        post = [{"name": r.name, "phase": r.phase} for r in results]
+        if any(r.phase == "Pending" for r in results):
+            await self._set(
+                rs,
+                {"components": run.components, "hooks": {"postHooks": post}, "duration": None},
+            )
+            return
+        if run.paused and not await resume_backups(self.cluster, run.paused, restore=run.key):
+            return  # try again next step; never leave our pauses behind
+        conds = Conditions(mapping_at(rs, "status"), now=self.sim.clock.now())
+        if run.data_failed:
             conds.true(
                 "RestoreIncomplete",
                 reason="FailedToCompleteRestore",
-                message=f"Restore of component {failing} failed: {error}",
+                message=run.error,
                 severity="Error",
             )
+        failed_hooks = [r for r in results if r.phase == "Failed"]
+        if mappings_at(rs, "spec", "hooks", "postRestore"):
+            if failed_hooks:
+                conds.false(
+                    POST_HOOKS_CONDITION,
+                    reason="FailedToExecutePostRestoreHooks",
+                    message="; ".join(r.message for r in failed_hooks),
+                    severity="Error",
+                )
+            else:
+                conds.true(
+                    POST_HOOKS_CONDITION,
+                    reason="SuccessfullyExecutedPostRestoreHooks",
+                    message="Post-restore hooks have been executed successfully.",
+                )
         conds.true(
             "MetricsPushed",
             reason="SuccessfullyPushedMetrics",
             message="Metrics have been pushed successfully.",
         )
-        fields = {
-            "phase": "Failed" if fail else "Succeeded",
-            "duration": o.go_duration(elapsed),
-            "components": components,
+        fields: JSONDict = {
+            "duration": o.go_duration(mono - run.started),
+            "components": run.components,
+            "hooks": {"postHooks": post} if post else None,
             "conditions": conds.items,
             "pausedBackups": None,
         }
         await self._set(rs, fields)
         if found is not None:
-            if fail:
-                await self.databases.mark_restore(found, state="failed", message=error)
+            if run.data_failed or failed_hooks:
+                why = run.error or "; ".join(r.message for r in failed_hooks)
+                await self.databases.mark_restore(found, state="failed", message=why)
             else:
                 await self.databases.mark_restore(found, state="succeeded")
         self._runs.pop(run.uid, None)
         self._seen.pop(run.uid, None)
+
+    def _data_done(
+        self, rs: JSONDict, run: _Run, found: tuple[ResourceType, JSONDict] | None
+    ) -> None:
+        """The data part ends: decide (once) whether it failed, fix the components."""
+        db = found[1] if found else None
+        run.data_done = time.monotonic()
+        run.data_failed = self.sim.should_fail("restore", db, rs)
+        failing = next((c for c in run.totals if c != "manifest"), next(iter(run.totals)))
+        shown = self.sim.rng.uniform(0.3, 0.9) if run.data_failed else 1.0
+        run.components = self._component_progress(
+            run, shown, failed=failing if run.data_failed else None
+        )
+        if run.data_failed:
+            error = text_at(run.components[failing], "error")
+            run.error = f"Restore of component {failing} failed: {error}"
 
     async def _check_interrupted(self, run: _Run) -> None:
         """A RestoreSession deleted while running: KubeDB marks DataRestoreInterrupted."""
@@ -380,7 +442,7 @@ class Restores:
         informer = self.cluster.informer(RESTORE_SESSIONS)
         if informer is None or not informer.synced.is_set():
             return
-        if run.paused and not await self._resume_backups(run.paused):
+        if run.paused and not await resume_backups(self.cluster, run.paused, restore=run.key):
             return
         found = self.cluster.database(run.target)
         if found is not None:
@@ -391,38 +453,6 @@ class Restores:
                 "completed.",
             )
         self._runs.pop(run.uid, None)
-
-    async def _pause_backups(self, target: AppKey) -> list[JSONDict]:
-        paused: list[JSONDict] = []
-        for bc in self.cluster.indexed(BACKUP_CONFIGURATIONS, target):
-            if dig(bc, "spec", "paused") is True:
-                continue  # the user's pause: not ours to lift later
-            key = (ns_of(bc), name_of(bc))
-            if await self.cluster.patch(
-                BACKUP_CONFIGURATIONS, key, body={"spec": {"paused": True}}
-            ):
-                paused.append(
-                    {
-                        "apiGroup": CORE,
-                        "kind": BACKUP_CONFIGURATIONS.kind,
-                        "namespace": key[0],
-                        "name": key[1],
-                    }
-                )
-        return paused
-
-    async def _resume_backups(self, refs: list[JSONDict]) -> bool:
-        ok = True
-        for ref in refs:
-            if str_at(ref, "kind") != BACKUP_CONFIGURATIONS.kind:
-                continue
-            done = await self.cluster.patch(
-                BACKUP_CONFIGURATIONS,
-                (text_at(ref, "namespace"), text_at(ref, "name")),
-                body={"spec": {"paused": False}},
-            )
-            ok = ok and done
-        return ok
 
 
 def _components(rs: JSONDict, snapshot: JSONDict) -> dict[str, float]:

@@ -8,24 +8,29 @@ import functools
 
 from sandbox.simulator.archivers import Archivers
 from sandbox.simulator.blueprints import Blueprints
+from sandbox.simulator.bucket import Buckets
 from sandbox.simulator.cluster import Cluster, Controller
 from sandbox.simulator.configurations import Configurations
 from sandbox.simulator.core import Clock, Simulation
 from sandbox.simulator.databases import Databases
 from sandbox.simulator.repositories import Repositories
 from sandbox.simulator.restores import Restores
+from sandbox.simulator.services import Services
 from sandbox.simulator.sessions import Sessions
 from sandbox.simulator.snapshots import SnapshotWriter
 
 
-def controllers_for(cluster: Cluster) -> list[Controller]:
-    """The controllers of one cluster, in the order their work is listed each step."""
-    databases = Databases(cluster, followers=[Blueprints(cluster), Archivers(cluster)])
+def controllers_for(cluster: Cluster, *, buckets: Buckets | None = None) -> list[Controller]:
+    """The controllers of one cluster, in the order their work is listed each step;
+    ``buckets`` is the view of the backup locations all clusters share."""
+    databases = Databases(
+        cluster, followers=[Blueprints(cluster), Archivers(cluster), Services(cluster)]
+    )
     configurations = Configurations(cluster)
     sessions = Sessions(cluster, configurations=configurations, snapshots=SnapshotWriter(cluster))
     return [
         databases,
-        Repositories(cluster),
+        Repositories(cluster, buckets=buckets),
         configurations,
         sessions,
         Restores(cluster, databases=databases),
@@ -42,11 +47,15 @@ class Simulator(Simulation):
     @functools.cached_property
     def _clusters(self) -> list[Cluster]:
         clusters = []
+        # One bucket view for all clusters: a Repository in one cluster sees the
+        # Snapshots another cluster wrote at the same location.
+        buckets = Buckets()
         for name, client in self.clients.items():
             # Names this simulator's loop tasks: "simulator <id> <cluster>".
             cluster = Cluster(self, name=name, client=client, task_name=self.task_prefix + name)
-            cluster.controllers = controllers_for(cluster)
+            cluster.controllers = controllers_for(cluster, buckets=buckets)
             clusters.append(cluster)
+        buckets.clusters = clusters
         return clusters
 
     async def start(self) -> None:

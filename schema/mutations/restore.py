@@ -5,7 +5,6 @@ workflow, built with the workflow types)."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
@@ -23,6 +22,7 @@ from schema.mutations.conventions import (
     optional,
 )
 from schema.scalars import JSON
+from schema.workflows import TrafficResume
 
 _NAME = "Its name; TARGET_EXISTS if taken."
 _NEW_NAMESPACE = "Namespace of the new database."
@@ -106,26 +106,6 @@ class CreateDatabasePayload(Payload):
         default=None,
         description=(
             "The restore filling it from a snapshot; null otherwise, on a dry run or error."
-        ),
-    )
-
-
-@strawberry.enum(description="When application traffic resumes after a restore.")
-class TrafficResume(Enum):
-    AUTOMATIC = strawberry.enum_value(
-        "AUTOMATIC", description="As soon as the data is restored; takes no checks."
-    )
-    AFTER_CHECKS = strawberry.enum_value(
-        "AFTER_CHECKS",
-        description=(
-            "Once every check passed (at least one is needed); if one fails, traffic stays paused."
-        ),
-    )
-    MANUAL = strawberry.enum_value(
-        "MANUAL",
-        description=(
-            "Only on resumeDatabaseTraffic; checks, if any, run first (warning "
-            "MANUAL_RESUME_REQUIRED)."
         ),
     )
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import strawberry
 
 from schema.inputs import ObjectRefInput
-from schema.linked import Database, RestoreSession
+from schema.linked import Database, RestoreSession, RestoreWorkflow
 from schema.mutations.conventions import Payload, dry_run, idempotency_key, optional
-from schema.workflows import RestoreWorkflow
 
 
 @strawberry.input(description="Input of pauseDatabaseTraffic.")

@@ -20,11 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from apis.resources import ResourceType
 from kube.manifests import Discovery, apply_manifest
 from sandbox import demo
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from sandbox.simulator import FAIL_ANNOTATION, FIELD_MANAGER, Simulator
+from sandbox.simulator.restore_hooks import restore_phase
+from sandbox.simulator.services import desired_services
 from tests.helpers import ensure_namespace, eventually, kube_http, seed
 
 pytestmark = pytest.mark.sandbox
@@ -622,7 +625,13 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
     too_late["spec"]["init"]["archiver"]["recoveryTimestamp"] = o.ts(
         datetime.now(UTC) + timedelta(days=1)
     )
-    await create(sandbox, recovered, too_late)
+    # Before the first full backup in the window is as unrecoverable as after its end.
+    too_early = copy.deepcopy(recovered)
+    too_early["metadata"]["name"] = "pgx-past"
+    too_early["spec"]["init"]["archiver"]["recoveryTimestamp"] = o.ts(
+        parse(after["start"]) - timedelta(hours=1)
+    )
+    await create(sandbox, recovered, too_late, too_early)
     phases: list[str] = []
 
     async def recovered_ready() -> Obj | None:
@@ -635,12 +644,42 @@ async def test_archiver_database_gets_full_backups_and_advancing_log_snapshot(
     assert phases == ["Provisioning", "DataRestoring", "Ready"]
     assert conditions(copy_db)["DataRestored"]["reason"] == "SuccessfullyDataRestored"
 
+    # The same recovery in the second cluster, from a Repository on the same location
+    # (what a cross-cluster restoreToNewDatabase makes there): its Snapshots, the log
+    # snapshot among them, come from the bucket.
+    full_repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pgx-full")
+    elsewhere = copy.deepcopy(recovered)
+    elsewhere["metadata"]["name"] = "pgx-elsewhere"
+    mirror = o.repository(elsewhere, "pgx-full", storage=(ns, "s3"))
+    mirror["spec"]["path"] = full_repo["spec"]["path"]
+    await create(sandbox, storage, mirror, elsewhere, cluster=1)
+    async with kube_http(sandbox, user="admin", cluster=1) as remote:
+
+        async def second_ready() -> Obj | None:
+            got = await get(remote, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-elsewhere")
+            return got if phase(got) in ("Ready", "NotReady") else None
+
+        there = await eventually(second_ready, timeout=30)
+        assert phase(there) == "Ready", conditions(there).get("DataRestored")
+        log_copy = await must_get(
+            remote, f"{STORAGE}/namespaces/{ns}/snapshots/pgx-incremental-snapshot"
+        )
+        assert log_copy["spec"]["type"] == "IncrementalBackup"
+
     async def refused() -> Obj | None:
         got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-future")
         return got if phase(got) == "NotReady" else None
 
     future = await eventually(refused, timeout=30)
     assert "after the latest archived log" in conditions(future)["DataRestored"]["message"]
+    assert conditions(future)["DataRestored"]["reason"] == "FailedToRestoreData"
+
+    async def refused_past() -> Obj | None:
+        got = await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pgx-past")
+        return got if phase(got) == "NotReady" else None
+
+    past = await eventually(refused_past, timeout=30)
+    assert "no full backup" in conditions(past)["DataRestored"]["message"]
 
 
 # --------------------------------------------------------------------------- restores
@@ -899,6 +938,29 @@ async def alice_namespace(sandbox: Sandbox, name: str) -> str:
             f"/apis/rbac.authorization.k8s.io/v1/namespaces/{name}/rolebindings", json=binding
         )
         assert r.status_code in (201, 409), r.text
+    # The API server's authorizer learns of the binding from its own watch: wait until it
+    # answers for alice, so her first write is not refused by a lagging cache.
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {
+                "group": "kubedb.com",
+                "resource": "postgreses",
+                "verb": "patch",
+                "namespace": name,
+            }
+        },
+    }
+    async with kube_http(sandbox, user="alice") as alice:
+
+        async def allowed() -> bool:
+            r = await alice.post(
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review
+            )
+            return r.status_code == 201 and r.json()["status"].get("allowed") is True
+
+        await eventually(allowed, timeout=30)
     return name
 
 
@@ -1402,6 +1464,413 @@ async def test_the_demo_policy_enabled_for_reports_backs_up_as_in_the_walkthroug
         assert names == ({"reports-backup"} if where == ns else set())
 
 
+# --------------------------------------------------------------------------- services
+
+SERVICES = "/api/v1/namespaces/{ns}/services"
+PAUSED = {"stashql.io/traffic": "paused"}
+
+
+def kubedb_labels(name: str, plural: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/managed-by": "kubedb.com",
+        "app.kubernetes.io/name": f"{plural}.kubedb.com",
+    }
+
+
+async def merge_patch(client: httpx.AsyncClient, path: str, body: Obj) -> Obj:
+    r = await client.patch(
+        path, json=body, headers={"Content-Type": "application/merge-patch+json"}
+    )
+    assert r.status_code == 200, r.text
+    patched: Obj = r.json()
+    return patched
+
+
+async def test_databases_get_kubedb_services_and_a_paused_selector_is_left_alone(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}svc-{unique}")
+    await create(
+        sandbox,
+        o.database("Postgres", "pg", ns, phase=None, replicas=3),
+        o.database("MongoDB", "mg", ns, phase=None, version="7.0.16"),
+    )
+    services = SERVICES.format(ns=ns)
+
+    async def made() -> dict[str, Obj] | None:
+        found = {s["metadata"]["name"]: s for s in await items(admin, services)}
+        wanted = {"pg", "pg-pods", "pg-standby", "mg", "mg-pods"}
+        return found if wanted <= set(found) else None
+
+    found = await eventually(made, timeout=30)
+    assert "mg-standby" not in found  # one replica, and MongoDB has no standby Service
+    pg_db = await must_get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg")
+    pg_labels = kubedb_labels("pg", "postgreses")
+    for name in ("pg", "pg-pods", "pg-standby"):
+        svc = found[name]
+        assert svc["metadata"]["labels"] == pg_labels
+        ref = svc["metadata"]["ownerReferences"][0]
+        assert (ref["kind"], ref["name"], ref["uid"]) == (
+            "Postgres",
+            "pg",
+            pg_db["metadata"]["uid"],
+        )
+        assert [p["port"] for p in svc["spec"]["ports"]] == [5432]
+    assert found["pg"]["spec"]["selector"] == {**pg_labels, "kubedb.com/role": "primary"}
+    assert found["pg-standby"]["spec"]["selector"] == {**pg_labels, "kubedb.com/role": "standby"}
+    assert found["pg-pods"]["spec"]["selector"] == pg_labels
+    assert found["pg-pods"]["spec"]["clusterIP"] == "None"
+    assert found["pg"]["spec"]["clusterIP"] != "None"
+    mg_labels = kubedb_labels("mg", "mongodbs")
+    assert found["mg"]["spec"]["selector"] == mg_labels
+    assert [p["port"] for p in found["mg"]["spec"]["ports"]] == [27017]
+
+    # Someone else's edit of a selector is reconciled back, as KubeDB does.
+    await merge_patch(admin, f"{services}/mg", {"spec": {"selector": {"tier": "oops"}}})
+
+    async def mg_back() -> bool:
+        svc = await must_get(admin, f"{services}/mg")
+        return bool(svc["spec"]["selector"] == mg_labels)
+
+    await eventually(mg_back, timeout=30)
+
+    # The gateway pauses traffic: the paused selector and the record on the database.
+    original = found["pg"]["spec"]["selector"]
+    await merge_patch(
+        admin,
+        f"{services}/pg",
+        {"spec": {"selector": {**{k: None for k in original}, **PAUSED}}},
+    )
+    await merge_patch(
+        admin,
+        f"{KUBEDB}/namespaces/{ns}/postgreses/pg",
+        {"metadata": {"annotations": {"stashql.io/traffic-paused-at": o.ts(datetime.now(UTC))}}},
+    )
+    await asyncio.sleep(8 * sim.step)
+    assert (await must_get(admin, f"{services}/pg"))["spec"]["selector"] == PAUSED
+    # The failure switch: KubeDB reverts the selector, which the gateway reads as DRIFTED.
+    await merge_patch(
+        admin,
+        f"{KUBEDB}/namespaces/{ns}/postgreses/pg",
+        {"metadata": {"annotations": {"sim.stashql.io/revert-traffic": "true"}}},
+    )
+
+    async def drifted() -> bool:
+        svc = await must_get(admin, f"{services}/pg")
+        return bool(svc["spec"]["selector"] == original)
+
+    await eventually(drifted, timeout=30)
+
+    # A halted database keeps only its volumes: its Services go.
+    await merge_patch(admin, f"{KUBEDB}/namespaces/{ns}/mongodbs/mg", {"spec": {"halted": True}})
+
+    async def gone() -> bool:
+        names = {s["metadata"]["name"] for s in await items(admin, services)}
+        return not names & {"mg", "mg-pods"} and "pg" in names
+
+    await eventually(gone, timeout=30)
+
+
+async def test_alice_may_stop_traffic_to_her_database_and_bob_only_reads_services(
+    sandbox: Sandbox, unique: str
+) -> None:
+    name = f"db-{unique}"
+    service: Obj = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": kubedb_labels(name, "postgreses")},
+        "spec": {
+            "selector": kubedb_labels(name, "postgreses"),
+            "ports": [{"name": "primary", "port": 5432}],
+        },
+    }
+    maintenance = copy.deepcopy(service)
+    maintenance["metadata"] = {
+        "name": f"{name}-maintenance",
+        "labels": {"app.kubernetes.io/managed-by": "stashql"},
+    }
+    async with kube_http(sandbox, user="admin") as admin, kube_http(sandbox, user="alice") as alice:
+        r = await admin.post(SERVICES.format(ns="team-a"), json=service)
+        assert r.status_code == 201, r.text
+        path = f"{SERVICES.format(ns='team-a')}/{name}"
+        paused = {"spec": {"selector": {**{k: None for k in kubedb_labels(name, "x")}, **PAUSED}}}
+        assert (await merge_patch(alice, path, paused))["spec"]["selector"] == PAUSED
+        r = await alice.post(SERVICES.format(ns="team-a"), json=maintenance)
+        assert r.status_code == 201, r.text
+        listed = await alice.get(SERVICES.format(ns="team-a"))
+        assert listed.status_code == 200
+        r = await alice.delete(f"{SERVICES.format(ns='team-a')}/{name}-maintenance")
+        assert r.status_code == 200, r.text
+        assert (await alice.get(SERVICES.format(ns="team-b"))).status_code == 403
+        assert (await admin.delete(path)).status_code == 200
+    async with kube_http(sandbox, user="bob") as bob:
+        assert (await bob.get(SERVICES.format(ns="team-b"))).status_code == 200
+        r = await bob.post(SERVICES.format(ns="team-b"), json=service)
+        assert r.status_code == 403
+        assert (await bob.get(SERVICES.format(ns="team-a"))).status_code == 403
+
+
+# --------------------------------------------------------------------------- restore hooks
+
+
+async def ready_for_restore(admin: httpx.AsyncClient, ns: str, *configurations: str) -> None:
+    async def ready() -> bool:
+        if phase(await get(admin, f"{KUBEDB}/namespaces/{ns}/postgreses/pg")) != "Ready":
+            return False
+        for bc in configurations:
+            got = await get(admin, f"{CORE}/namespaces/{ns}/backupconfigurations/{bc}")
+            if phase(got) != "Ready":
+                return False
+        return True
+
+    await eventually(ready, timeout=30)
+
+
+def check(index: int, template: str, ns: str, **params: str) -> Obj:
+    hook: Obj = {
+        "name": f"check-{index}",
+        "hookTemplate": {"namespace": ns, "name": template},
+        "executionPolicy": "OnSuccess",
+    }
+    if params:
+        hook["params"] = params
+    return hook
+
+
+async def test_post_restore_hooks_run_after_the_data_and_a_failing_one_fails_the_restore(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}hook-{unique}")
+    db, _ = await restore_fixture(sandbox, ns, with_backups=False)
+    template = o.hook_template("count-rows", ns, command=("true",), scope="Same")
+    broken = o.hook_template("always-fails", ns, command=("true",), scope="Same")
+    broken["metadata"]["annotations"] = {"sim.stashql.io/fail": "true"}
+    await create(sandbox, template, broken)
+    await ready_for_restore(admin, ns)
+    db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/pg"
+    # KubeStash's webhook rules first: no snapshot named is Invalid, and restores nothing.
+    await create(sandbox, o.restore_session("unnamed", db, repository="pg-repo", snapshot_name=""))
+
+    async def invalid() -> Obj | None:
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/unnamed")
+        return rs if phase(rs) == "Invalid" else None
+
+    unnamed = await eventually(invalid, timeout=30)
+    assert conditions(unnamed)["ValidationPassed"]["status"] == "False"
+    assert phase(await get(admin, db_path)) == "Ready"
+    hooks = [check(0, "count-rows", ns), check(1, "count-rows", ns, TABLE="orders")]
+    await create(sandbox, o.restore_session("good", db, repository="pg-repo", post_restore=hooks))
+    rs_phases: list[str] = []
+    db_while_hooks: set[str] = set()
+    hook_states: list[list[str]] = []
+
+    async def succeeded() -> Obj | None:
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/good")
+        if phase(rs) and (not rs_phases or rs_phases[-1] != phase(rs)):
+            rs_phases.append(phase(rs))
+        post = ((rs or {}).get("status", {}).get("hooks") or {}).get("postHooks") or []
+        if post:
+            states = [h["phase"] for h in post]
+            if not hook_states or hook_states[-1] != states:
+                hook_states.append(states)
+            if "Pending" in states:
+                db_while_hooks.add(phase(await get(admin, db_path)))
+        return rs if phase(rs) == "Succeeded" else None
+
+    rs = await eventually(succeeded, timeout=30, interval=0.05)
+    assert rs_phases[-2:] == ["Running", "Succeeded"], rs_phases
+    assert set(rs_phases) <= {"Pending", "Running", "Succeeded"}
+    # Hooks ran after the data, one after the other, while the database was restoring.
+    assert hook_states[0] == ["Pending", "Pending"], hook_states
+    assert ["Succeeded", "Pending"] in hook_states, hook_states
+    assert rs["status"]["hooks"]["postHooks"] == [
+        {"name": "check-0", "phase": "Succeeded"},
+        {"name": "check-1", "phase": "Succeeded"},
+    ]
+    assert db_while_hooks == {"DataRestoring"}
+    assert rs["status"]["components"]["dump"]["phase"] == "Succeeded"
+    assert conditions(rs)["PostRestoreHooksExecutionSucceeded"]["status"] == "True"
+
+    async def db_ready() -> bool:
+        return phase(await get(admin, db_path)) == "Ready"
+
+    await eventually(db_ready, timeout=30)
+
+    # A failing check (its HookTemplate, or its params) fails the restore.
+    failing = [check(0, "count-rows", ns), check(1, "always-fails", ns)]
+    await create(
+        sandbox,
+        o.restore_session("bad", db, repository="pg-repo", post_restore=failing),
+        o.restore_session(
+            "bad-params",
+            db,
+            repository="pg-repo",
+            post_restore=[check(0, "count-rows", ns, fail="true")],
+        ),
+    )
+
+    async def failed(name: str) -> Obj | None:
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/{name}")
+        return rs if phase(rs) == "Failed" else None
+
+    bad = await eventually(lambda: failed("bad"), timeout=30)
+    assert bad["status"]["hooks"]["postHooks"] == [
+        {"name": "check-0", "phase": "Succeeded"},
+        {"name": "check-1", "phase": "Failed"},
+    ]
+    cond = conditions(bad)["PostRestoreHooksExecutionSucceeded"]
+    assert cond["status"] == "False"
+    assert "always-fails" in cond["message"]
+    assert bad["status"]["components"]["dump"]["phase"] == "Succeeded"  # the data was fine
+    by_params = await eventually(lambda: failed("bad-params"), timeout=30)
+    assert by_params["status"]["hooks"]["postHooks"] == [{"name": "check-0", "phase": "Failed"}]
+
+    async def not_ready() -> Obj | None:
+        got = await get(admin, db_path)
+        return got if phase(got) == "NotReady" else None
+
+    final = await eventually(not_ready, timeout=30)
+    restored = conditions(final)["DataRestored"]
+    assert (restored["status"], restored["reason"]) == ("False", "FailedToRestoreData")
+    assert "check-" in restored["message"]
+
+
+async def test_restore_lists_backups_it_found_paused_and_lifts_only_its_own_pause(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}pause-{unique}")
+    db, _ = await restore_fixture(sandbox, ns, with_backups=True)
+    other = o.backup_configuration(
+        "pg-extra", db, storage=(ns, "s3"), retention=(ns, "keep"), schedule="0 0 1 1 *"
+    )
+    await create(sandbox, other)
+    await ready_for_restore(admin, ns, "pg-backup", "pg-extra")
+    bc_path = f"{CORE}/namespaces/{ns}/backupconfigurations"
+    # The gateway's workflow pauses the backups it means to resume itself, then restores.
+    await merge_patch(admin, f"{bc_path}/pg-backup", {"spec": {"paused": True}})
+    await create(sandbox, o.restore_session("restore", db, repository="pg-repo"))
+    listed: list[list[str]] = []
+    extra_paused = False
+
+    async def done() -> Obj | None:
+        nonlocal extra_paused
+        rs = await get(admin, f"{CORE}/namespaces/{ns}/restoresessions/restore")
+        paused = (rs or {}).get("status", {}).get("pausedBackups") or []
+        if paused:
+            listed.append(sorted(p["name"] for p in paused))
+        extra = await must_get(admin, f"{bc_path}/pg-extra")
+        extra_paused = extra_paused or extra["spec"].get("paused") is True
+        return rs if phase(rs) == "Succeeded" else None
+
+    rs = await eventually(done, timeout=30, interval=0.05)
+    assert listed, "pausedBackups never listed"
+    assert listed[0] == ["pg-backup", "pg-extra"], listed
+    assert extra_paused
+    assert "pausedBackups" not in rs["status"]
+
+    async def extra_resumed() -> bool:
+        extra = await must_get(admin, f"{bc_path}/pg-extra")
+        annotations = extra["metadata"].get("annotations") or {}
+        return extra["spec"].get("paused") is False and not any(
+            k.startswith("sim.stashql.io/") for k in annotations
+        )
+
+    await eventually(extra_resumed, timeout=30)
+    await asyncio.sleep(8 * sim.step)
+    # The gateway's pause is the gateway's to lift.
+    assert (await must_get(admin, f"{bc_path}/pg-backup"))["spec"]["paused"] is True
+
+
+# --------------------------------------------------------------------------- other clusters
+
+
+async def test_repository_in_another_cluster_syncs_snapshots_and_fills_a_waiting_database(
+    sandbox: Sandbox, sim: Simulator, admin: httpx.AsyncClient, unique: str
+) -> None:
+    ns = await namespace(sandbox, f"{PREFIX}xc-{unique}")
+    _, snap = await restore_fixture(sandbox, ns, with_backups=False)
+    source_repo = await must_get(admin, f"{STORAGE}/namespaces/{ns}/repositories/pg-repo")
+    # What the cross-cluster restore makes in the second cluster: a BackupStorage on the
+    # same location (other credentials), a Repository with the same path, the database.
+    storage = o.backup_storage("same-bucket", ns)
+    storage["spec"]["storage"]["s3"]["secretName"] = "other-credentials"
+    waiting = o.database("Postgres", "pg-new", ns, phase=None)
+    waiting["spec"]["init"] = {"waitForInitialRestore": True}
+    doomed = copy.deepcopy(waiting)
+    doomed["metadata"]["name"] = "pg-doomed"
+    repo = o.repository(waiting, "pg-copy", storage=(ns, "same-bucket"))
+    repo["spec"]["path"] = source_repo["spec"]["path"]
+    elsewhere = o.repository(waiting, "pg-elsewhere", storage=(ns, "same-bucket"))
+    await create(sandbox, storage, waiting, doomed, repo, elsewhere, cluster=1)
+    name = snap["metadata"]["name"]
+    async with kube_http(sandbox, user="admin", cluster=1) as second:
+
+        async def synced() -> Obj | None:
+            got = await get(second, f"{STORAGE}/namespaces/{ns}/snapshots/{name}")
+            return got if phase(got) == "Succeeded" else None
+
+        copied = await eventually(synced, timeout=30)
+        source = await must_get(admin, f"{STORAGE}/namespaces/{ns}/snapshots/{name}")
+        assert copied["spec"]["snapshotID"] == source["spec"]["snapshotID"]
+        assert copied["spec"]["repository"] == "pg-copy"
+        assert copied["metadata"]["labels"]["kubestash.com/repo-name"] == "pg-copy"
+        assert copied["metadata"]["ownerReferences"][0]["name"] == "pg-copy"
+        assert copied["status"]["components"] == source["status"]["components"]
+        assert copied["status"]["snapshotTime"] == source["status"]["snapshotTime"]
+
+        async def counted() -> Obj | None:
+            got = await get(second, f"{STORAGE}/namespaces/{ns}/repositories/pg-copy")
+            return got if (got or {}).get("status", {}).get("snapshotCount") == 1 else None
+
+        await eventually(counted, timeout=30)
+        other = await must_get(second, f"{STORAGE}/namespaces/{ns}/repositories/pg-elsewhere")
+        assert other["status"].get("snapshotCount", 0) == 0  # another path, nothing there
+        # Nothing is copied back into the first cluster.
+        back = await items(
+            admin, f"{STORAGE}/namespaces/{ns}/snapshots", labelSelector="kubestash.com/repo-name"
+        )
+        assert [s["metadata"]["name"] for s in back] == [name]
+
+        # The new database waits for its first restore.
+        db_path = f"{KUBEDB}/namespaces/{ns}/postgreses/pg-new"
+        await asyncio.sleep(2 * sim.provision_delay + 4 * sim.step)
+        assert phase(await get(second, db_path)) == "Provisioning"
+        await create(
+            sandbox,
+            o.restore_session("fill", waiting, repository="pg-copy", snapshot_name=name),
+            o.restore_session(
+                "fill-doomed",
+                doomed,
+                repository="pg-copy",
+                snapshot_name=name,
+                annotations={FAIL_ANNOTATION: "restore"},
+            ),
+            cluster=1,
+        )
+        seen: list[str] = []
+
+        async def ready() -> Obj | None:
+            got = await get(second, db_path)
+            if phase(got) and (not seen or seen[-1] != phase(got)):
+                seen.append(phase(got))
+            return got if phase(got) == "Ready" else None
+
+        await eventually(ready, timeout=30, interval=0.05)
+        assert seen[0] == "Provisioning", seen
+        assert "DataRestoring" in seen, seen
+        rs = await must_get(second, f"{CORE}/namespaces/{ns}/restoresessions/fill")
+        assert phase(rs) == "Succeeded"
+
+        async def doomed_not_ready() -> Obj | None:
+            got = await get(second, f"{KUBEDB}/namespaces/{ns}/postgreses/pg-doomed")
+            return got if phase(got) == "NotReady" else None
+
+        failed = await eventually(doomed_not_ready, timeout=30)
+        assert conditions(failed)["DataRestored"]["reason"] == "FailedToRestoreData"
+        assert "Provisioned" not in conditions(failed)
+
+
 async def test_every_write_passed_validation(sim: Simulator) -> None:
     """Strict field validation is on for every write: nothing may have been refused."""
     refused = [e for e in sim.errors if " 400 " in e or " 422 " in e or "BadRequest" in e]
@@ -1442,3 +1911,47 @@ def test_fail_rate_and_annotations_decide_failures() -> None:
     assert always.should_fail("backup")
     with pytest.raises(ValueError, match="fail_rate"):
         Simulator({}, fail_rate=1.5)
+
+
+def test_restore_phase_is_derived_as_kubestash_derives_it() -> None:
+    def status(*conds: tuple[str, str], components: dict[str, str] | None = None) -> Obj:
+        return {
+            "conditions": [{"type": t, "status": v} for t, v in conds],
+            "components": {c: {"phase": p} for c, p in (components or {}).items()},
+        }
+
+    done = {"dump": "Succeeded"}
+    pushed = ("MetricsPushed", "True")
+    assert restore_phase(status(("ValidationPassed", "False")), with_hooks=False) == "Invalid"
+    assert restore_phase(status(("ValidationPassed", "True")), with_hooks=False) == "Pending"
+    assert restore_phase(status(components={"dump": "Running"}), with_hooks=False) == "Running"
+    assert restore_phase(status(pushed, components=done), with_hooks=False) == "Succeeded"
+    # With hooks, the data alone is not the end; a failed hook or executor is Failed.
+    assert restore_phase(status(pushed, components=done), with_hooks=True) == "Running"
+    hooks_ok = ("PostRestoreHooksExecutionSucceeded", "True")
+    assert restore_phase(status(pushed, hooks_ok, components=done), with_hooks=True) == (
+        "Succeeded"
+    )
+    hooks_bad = ("PostRestoreHooksExecutionSucceeded", "False")
+    assert restore_phase(status(hooks_bad, components=done), with_hooks=True) == "Failed"
+    executor = ("RestoreExecutorEnsured", "False")
+    assert restore_phase(status(executor), with_hooks=False) == "Failed"
+    incomplete = ("RestoreIncomplete", "True")
+    assert restore_phase(status(incomplete, components=done), with_hooks=False) == "Failed"
+
+
+def test_replicated_mysql_gets_a_standby_service_and_selects_its_primary_by_role() -> None:
+    mysql = ResourceType(
+        group="kubedb.com", version="v1", plural="mysqls", kind="MySQL", namespaced=True
+    )
+    db = o.database("MySQL", "shop", "ns", version="8.4.3", replicas=3)
+    db["metadata"]["uid"] = "u-1"
+    by_name = {s["metadata"]["name"]: s for s in desired_services(mysql, db)}
+    assert set(by_name) == {"shop", "shop-pods", "shop-standby"}
+    assert by_name["shop"]["spec"]["selector"]["kubedb.com/role"] == "primary"
+    assert by_name["shop-standby"]["spec"]["selector"]["kubedb.com/role"] == "standby"
+    assert {s["spec"]["ports"][0]["port"] for s in by_name.values()} == {3306}
+    single = o.database("MySQL", "one", "ns", version="8.4.3")
+    names = {s["metadata"]["name"] for s in desired_services(mysql, single)}
+    assert names == {"one", "one-pods"}
+    assert "kubedb.com/role" not in desired_services(mysql, single)[0]["spec"]["selector"]
