@@ -40,14 +40,20 @@ def cli(
         "resumeDatabaseTraffic",
         "ResumeDatabaseTrafficInput",
         {"database": ref},
-        selection="database { namespace name traffic { state } } restore { id phase }",
+        # Not Database.traffic: what the payload says is enough, and it keeps the command
+        # working on gateways that do not show traffic yet.
+        selection="database { cluster namespace name phase } restore { id phase }",
         what=f"letting applications connect to {shown(ref)}",
     )
 
     def view(payload: dict[str, Any]) -> list[RenderableType]:
-        db = payload.get("database") or {}
-        traffic = (db.get("traffic") or {}).get("state")
-        return [Text(f"Traffic to {shown(ref)}: {traffic}")] if traffic else []
+        if payload.get("userErrors") or not payload.get("database"):
+            return []
+        parts: list[RenderableType] = [Text(f"Applications can connect to {shown(ref)} again.")]
+        restore = payload.get("restore")
+        if restore:
+            parts.append(Text(f"The restore waiting for it is now {restore['phase']}."))
+        return parts
 
     code, _ = run_change(session, change, dry_run=dry_run, yes=yes, view=view)
     return code

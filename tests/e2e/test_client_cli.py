@@ -84,6 +84,7 @@ async def scene(sandbox: Sandbox, served: str) -> AsyncIterator[Scene]:
     storage, retention = (admin_ns, "s3"), (admin_ns, "keep-5")
     pg = o.database("Postgres", "pg", ns)
     backed = o.database("Postgres", "backed", ns)
+    target = o.database("Postgres", "target", ns)
     repo = o.repository(pg, "pg-repo", storage=storage, snapshots=2)
     await seed(
         sandbox,
@@ -106,6 +107,7 @@ async def scene(sandbox: Sandbox, served: str) -> AsyncIterator[Scene]:
             pg,
             o.database("MySQL", "my", ns, version="8.4.3", phase="NotReady"),
             backed,
+            target,
             o.backup_configuration("backed-backup", backed, storage=storage, retention=retention),
             repo,
             o.snapshot("pg-old", repo, session="run-1", taken=NOW - timedelta(minutes=9)),
@@ -130,6 +132,7 @@ def test_databases_lists_and_filters_as_json_table_and_yaml(scene: Scene) -> Non
     assert {(d["name"], d["kind"], d["phase"]) for d in ran.json()["databases"]} == {
         ("pg", "Postgres", "READY"),
         ("backed", "Postgres", "READY"),
+        ("target", "Postgres", "READY"),
         ("my", "MySQL", "NOT_READY"),
     }
     ran = as_user(scene, "admin", "databases", "-n", scene.ns, "--kind", "MySQL", "-o", "yaml")
@@ -401,6 +404,21 @@ def test_restore_and_resume_are_refused_for_a_reader_and_guarded_off_a_terminal(
         assert "--yes" in guarded.err
     ran = as_user(writes, "bob", "resume", f"{writes.ns}/pg", "--yes", "-o", "json")
     assert ran.code == 3, ran.out + ran.err
+
+
+def test_a_restore_into_a_running_database_is_followed_and_resume_waits_for_it(
+    writes: Scene,
+) -> None:
+    needs(writes, "restoreDatabase", "resumeDatabaseTraffic")
+    into = f"{writes.ns}/target"
+    args = ["restore", "--database", into, "--snapshot", f"{writes.ns}/pg-old"]
+    # No operator runs the RestoreSession here: the restore starts, then the wait ends.
+    ran = as_user(writes, "admin", *args, "--yes", "--wait", "--timeout", "5")
+    assert ran.code == 5, ran.out + ran.err
+    assert "restore RUNNING" in ran.err  # plain progress lines off a terminal
+    ran = as_user(writes, "admin", "resume", into, "--yes", "-o", "json")
+    assert ran.code == 3, ran.out + ran.err
+    assert [e["code"] for e in ran.json()["userErrors"]] == ["RESTORE_IN_PROGRESS"]
 
 
 def test_restore_into_a_new_database_plans_it_and_a_reader_is_refused(writes: Scene) -> None:
