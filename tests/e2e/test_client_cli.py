@@ -411,7 +411,9 @@ def test_a_restore_into_a_running_database_is_followed_and_resume_waits_for_it(
 ) -> None:
     needs(writes, "restoreDatabase", "resumeDatabaseTraffic")
     into = f"{writes.ns}/target"
+    # Applications keep connecting (there is no Service here to stop them on).
     args = ["restore", "--database", into, "--snapshot", f"{writes.ns}/pg-old"]
+    args.append("--no-pause-traffic")
     # No operator runs the RestoreSession here: the restore starts, then the wait ends.
     ran = as_user(writes, "admin", *args, "--yes", "--wait", "--timeout", "5")
     assert ran.code == 5, ran.out + ran.err
