@@ -107,4 +107,6 @@ def test_a_value_the_settings_refuse_is_a_usage_error(capsys: pytest.CaptureFixt
 def test_every_module_in_cli_commands_is_a_command() -> None:
     modules = {m.name for m in pkgutil.iter_modules(cli.commands.__path__)}
     action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(action.choices) == modules == {"demo", "sandbox", "schema", "serve"}
+    expected = {"apply", "backup", "databases", "demo", "policies", "restore", "resume"}
+    expected |= {"sandbox", "schema", "serve", "snapshots", "wait"}
+    assert set(action.choices) == modules == expected
