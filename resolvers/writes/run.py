@@ -78,6 +78,8 @@ def resolve_cluster(
     clusters: Sequence[str], *, given: str | None, refs: Sequence[str | None]
 ) -> str | UserError:
     """The cluster a call acts on, or why it cannot be told."""
+    if not isinstance(given, str):
+        given = None  # left out (GraphQL's UNSET) or null
     if given is not None:
         if given in clusters:
             return given
@@ -86,7 +88,7 @@ def resolve_cluster(
             f"There is no cluster {given!r}; the configured clusters are {', '.join(clusters)}.",
             ("cluster",),
         )
-    named = [r for r in refs if r]
+    named = [r for r in refs if isinstance(r, str) and r]
     if named:
         return resolve_cluster(clusters, given=named[0], refs=())
     if len(clusters) == 1:
