@@ -63,9 +63,7 @@ async def mutate(
     return payload
 
 
-async def database(
-    gateway: Gateway, ref: Obj, *, user: str = "admin"
-) -> dict[str, Any] | None:
+async def database(gateway: Gateway, ref: Obj, *, user: str = "admin") -> dict[str, Any] | None:
     body = await gateway.query(
         f"query($r: ObjectRefInput!) {{ database(ref: $r) {{ {DATABASE} }} }}",
         {"r": ref},
@@ -128,7 +126,11 @@ async def restorable(
     if backup:
         objects.append(
             o.backup_configuration(
-                f"{name}-backup", db, storage=(ns, "s3"), retention=(ns, "keep"), schedule="0 0 1 1 *"
+                f"{name}-backup",
+                db,
+                storage=(ns, "s3"),
+                retention=(ns, "keep"),
+                schedule="0 0 1 1 *",
             )
         )
     await create(sandbox, *objects, cluster=cluster)

@@ -159,3 +159,257 @@ async def test_automatic_restore_runs_every_step_and_traffic_returns(
 
 async def _not(value: Any) -> bool:
     return not await value
+
+
+def check(template: str, **params: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"hookTemplate": snap_ref(template)}
+    if params:
+        found["params"] = params
+    return found
+
+
+async def test_after_checks_resumes_traffic_once_the_check_passed(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"chk-{unique}"
+    await restorable(sandbox, NS, name, backup=True)
+    await running(gateway, name)
+    original = await selector(sandbox, name)
+    await restore(gateway, name, resume="AFTER_CHECKS", checks=[check("count-rows")])
+    done = await until_db(gateway, ref(name), workflow_phase("SUCCEEDED"))
+    workflow = done["restoreWorkflow"]
+    assert states(workflow)["RUN_CHECKS"] == "SUCCEEDED"
+    assert [c["state"] for c in workflow["checks"]] == ["SUCCEEDED"]
+    await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "ACCEPTING")
+    assert await selector(sandbox, name) == original
+    await eventually(lambda: _not(bc_paused(sandbox, name)), timeout=30)
+
+
+@pytest.mark.parametrize("how", ["annotation", "params"])
+async def test_a_failing_check_fails_the_restore_and_keeps_traffic_and_backups_paused(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str, how: str
+) -> None:
+    name = f"bad-{how[:3]}-{unique}"
+    await restorable(sandbox, NS, name, backup=True)
+    await running(gateway, name)
+    failing = check("always-fails") if how == "annotation" else check("count-rows", fail="true")
+    await restore(gateway, name, resume="AFTER_CHECKS", checks=[failing])
+    failed = await until_db(gateway, ref(name), workflow_phase("FAILED"))
+    workflow = failed["restoreWorkflow"]
+    assert workflow["currentStep"]["kind"] in ("RUN_CHECKS", "RESTORE_DATA"), workflow
+    assert workflow["currentStep"]["state"] == "FAILED"
+    assert workflow["currentStep"]["message"]
+    assert states(workflow)["RESUME_TRAFFIC"] == "PENDING"
+    await asyncio.sleep(2)  # nothing moves a failed workflow on
+    again = await database(gateway, ref(name))
+    assert again is not None
+    assert again["traffic"]["state"] == "PAUSED"
+    assert again["restoreWorkflow"]["phase"] == "FAILED"
+    assert await selector(sandbox, name) == {"stashql.io/traffic": "paused"}
+    assert await bc_paused(sandbox, name)
+
+
+EVENTS = (
+    "subscription($f: RestoreWorkflowFilter) { restoreWorkflowEvents(filter: $f) {"
+    " type workflowId step previousState state workflow { phase } } }"
+)
+
+
+async def test_manual_awaits_resume_and_every_step_transition_is_streamed(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    from tests.ws import GraphQLWebSocket
+
+    name = f"man-{unique}"
+    await restorable(sandbox, NS, name, backup=True)
+    await running(gateway, name)
+    original = await selector(sandbox, name)
+    async with GraphQLWebSocket(gateway.url, sandbox.tokens["admin"]) as ws:
+        sid = await ws.subscribe(EVENTS, {"f": {"database": ref(name)}})
+        await asyncio.sleep(1)  # the subscription is registered before the workflow starts
+        payload = await restore(gateway, name, resume="MANUAL")
+        assert "MANUAL_RESUME_REQUIRED" in {w["code"] for w in payload["warnings"]}
+        wid = payload["restore"]["id"]
+        waiting = await until_db(gateway, ref(name), workflow_phase("AWAITING_RESUME"))
+        assert waiting["restoreWorkflow"]["currentStep"]["kind"] == "AWAIT_RESUME"
+        await asyncio.sleep(1.5)
+        assert await selector(sandbox, name) == {"stashql.io/traffic": "paused"}
+        assert (await database(gateway, ref(name)) or {})["traffic"]["state"] == "PAUSED"
+
+        resumed = await mutate(gateway, "resumeDatabaseTraffic", {"database": ref(name)})
+        assert resumed["userErrors"] == [], resumed["userErrors"]
+        assert resumed["restore"]["id"] == wid
+        assert resumed["restore"]["phase"] == "SUCCEEDED"
+        assert await selector(sandbox, name) == original
+        await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "ACCEPTING")
+        await eventually(lambda: _not(bc_paused(sandbox, name)), timeout=30)
+
+        events: list[dict[str, Any]] = []
+        while True:
+            event = await ws.event(sid, "restoreWorkflowEvents", timeout=20)
+            events.append(event)
+            if (event.get("workflow") or {}).get("phase") == "SUCCEEDED" and not ws.pending(sid):
+                break
+    assert all(e["workflowId"] == wid for e in events if e["type"] != "RESYNC")
+    transitions = {(e["step"], e["state"]) for e in events if e["step"]}
+    final = (await database(gateway, ref(name)) or {})["restoreWorkflow"]
+    for kind, state in states(final).items():
+        if state == "SUCCEEDED":
+            assert (kind, "SUCCEEDED") in transitions, (kind, sorted(transitions))
+    assert ("AWAIT_RESUME", "RUNNING") in transitions, sorted(transitions)
+
+
+# ------------------------------------------------------------------- new databases
+
+
+async def until_ready(gateway: Gateway, db_ref: dict[str, Any], *, timeout: float = 60) -> None:
+    await until_db(gateway, db_ref, lambda d: d["phase"] == "READY", timeout=timeout)
+
+
+async def test_point_in_time_inside_at_both_edges_and_outside_the_window(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"pit-{unique}"
+    db = o.database("Postgres", name, NS, phase=None)
+    await create(sandbox, db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = now - timedelta(hours=2), now - timedelta(minutes=10)
+    full = o.repository(db, f"{name}-full", storage=(NS, "s3"), snapshots=1)
+    base = o.snapshot(f"{name}-full-base", full, session="base", taken=start, size="16 MiB")
+    logs = o.log_snapshot(f"{name}-full-logs", full, start=start, end=end)
+    await seed(sandbox, [full, base, logs])
+
+    async def window() -> dict[str, Any] | None:
+        body = await gateway.query(
+            "query($d: ObjectRefInput) { restoreOptions(database: $d) {"
+            " recoveryWindow { start end } } }",
+            {"d": ref(name)},
+        )
+        found: dict[str, Any] | None = body["data"]["restoreOptions"]["recoveryWindow"]
+        return found if found and found["start"] and found["end"] else None
+
+    seen = await eventually(window, timeout=30, interval=0.3)
+    assert _time(seen["start"]) == start and _time(seen["end"]) == end, seen
+
+    def recover(target: str, when: datetime, **kw: Any) -> dict[str, Any]:
+        source = {"pointInTime": {"database": ref(name), "time": when.isoformat()}}
+        return {"source": source, "namespace": NS, "name": target, **kw}
+
+    before = await listing(sandbox, cluster=0, namespaces=[NS])
+    outside = await mutate(
+        gateway, "restoreToNewDatabase", recover(f"{name}-late", end + timedelta(minutes=1))
+    )
+    refusal = next(e for e in outside["userErrors"] if e["code"] == "RECOVERY_TIME_OUTSIDE_WINDOW")
+    assert start.isoformat() in refusal["message"] and end.isoformat() in refusal["message"]
+    early = await mutate(
+        gateway, "restoreToNewDatabase", recover(f"{name}-early", start - timedelta(seconds=1))
+    )
+    assert [e["code"] for e in early["userErrors"]] == ["RECOVERY_TIME_OUTSIDE_WINDOW"]
+    # Into an existing database: a point in time is only for a new one.
+    existing = await mutate(
+        gateway,
+        "restoreDatabase",
+        {
+            "database": ref(name),
+            "source": {"pointInTime": {"database": ref(name), "time": end.isoformat()}},
+        },
+    )
+    assert [e["code"] for e in existing["userErrors"]] == ["RECOVERY_NOT_AVAILABLE"]
+    assert await listing(sandbox, cluster=0, namespaces=[NS]) == before
+
+    targets = {
+        f"{name}-mid": start + timedelta(minutes=30),
+        f"{name}-start": start,
+        f"{name}-end": end,
+    }
+    for target, when in targets.items():
+        payload = await mutate(gateway, "restoreToNewDatabase", recover(target, when))
+        assert payload["userErrors"] == [], (target, payload["userErrors"])
+        assert payload["database"]["name"] == target
+        assert payload["restoreSession"] is None  # KubeDB replays the logs itself
+        made = await admin_get(sandbox, f"/apis/kubedb.com/v1/namespaces/{NS}/postgreses/{target}")
+        assert made is not None
+        archiver = made["spec"]["init"]["archiver"]
+        assert _time(archiver["recoveryTimestamp"]) == when
+        assert archiver["fullDBRepository"] == {"namespace": NS, "name": f"{name}-full"}
+    for target in targets:
+        await until_ready(gateway, ref(target))
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def test_create_database_from_a_snapshot_provisions_until_the_data_is_in(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"src-{unique}"
+    await restorable(sandbox, NS, name)
+    await running(gateway, name)
+    target = f"new-{unique}"
+    payload = await mutate(
+        gateway,
+        "createDatabase",
+        {
+            "cluster": C1,
+            "namespace": NS,
+            "name": target,
+            "kind": "Postgres",
+            "version": "16.4",
+            "storageSize": "3Gi",
+            "initFrom": {"snapshot": snap_ref(f"{name}-snap")},
+        },
+    )
+    assert payload["userErrors"] == [], payload["userErrors"]
+    session = payload["restoreSession"]["name"]
+    made = await admin_get(sandbox, f"/apis/kubedb.com/v1/namespaces/{NS}/postgreses/{target}")
+    assert made is not None
+    assert made["spec"]["init"]["waitForInitialRestore"] is True
+    phases: list[str] = []
+
+    async def ready() -> bool:
+        db = await database(gateway, ref(target))
+        phase = (db or {}).get("phase")
+        if phase and (not phases or phases[-1] != phase):
+            phases.append(phase)
+        return phase == "READY"
+
+    await eventually(ready, timeout=60, interval=0.2)
+    assert "PROVISIONING" in phases[:-1] or "RESTORING" in phases[:-1], phases
+    rs = await admin_get(
+        sandbox, f"/apis/core.kubestash.com/v1alpha1/namespaces/{NS}/restoresessions/{session}"
+    )
+    assert rs is not None and rs["status"]["phase"] == "Succeeded"
+
+
+async def test_a_snapshot_of_cluster_two_fills_a_new_database_in_cluster_one(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"far-{unique}"
+    await restorable(sandbox, NS, name, cluster=1)
+    await running(gateway, name, cluster=C2)
+    target_ns = f"{PREFIX}x-{unique}"
+    async with kube_http(sandbox, user="admin", cluster=0) as admin:
+        await ensure_namespace(admin, target_ns)
+    target = f"copy-{unique}"
+    payload = await mutate(
+        gateway,
+        "restoreToNewDatabase",
+        {
+            "source": {"snapshot": snap_ref(f"{name}-snap", cluster=C2)},
+            "cluster": C1,
+            "namespace": target_ns,
+            "name": target,
+            "storageSize": "7Gi",
+        },
+    )
+    assert payload["userErrors"] == [], payload["userErrors"]
+    kinds = {(c["cluster"], c["kind"]) for c in payload["plan"] if c["action"] == "CREATE"}
+    assert {(C1, "Repository"), (C1, "BackupStorage"), (C1, "Secret"), (C1, "Postgres")} <= kinds
+    assert all(c["cluster"] == C1 for c in payload["plan"] if c["action"] == "CREATE")
+    made = await admin_get(
+        sandbox, f"/apis/kubedb.com/v1/namespaces/{target_ns}/postgreses/{target}"
+    )
+    assert made is not None
+    assert made["spec"]["storage"]["resources"]["requests"]["storage"] == "7Gi"
+    await until_ready(gateway, ref(target, ns=target_ns), timeout=90)
