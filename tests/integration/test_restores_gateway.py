@@ -289,7 +289,7 @@ async def test_point_in_time_inside_at_both_edges_and_outside_the_window(
         return found if found and found["start"] and found["end"] else None
 
     seen = await eventually(window, timeout=30, interval=0.3)
-    assert _time(seen["start"]) == start and _time(seen["end"]) == end, seen
+    assert (_time(seen["start"]), _time(seen["end"])) == (start, end), seen
 
     def recover(target: str, when: datetime, **kw: Any) -> dict[str, Any]:
         source = {"pointInTime": {"database": ref(name), "time": when.isoformat()}}
@@ -300,7 +300,8 @@ async def test_point_in_time_inside_at_both_edges_and_outside_the_window(
         gateway, "restoreToNewDatabase", recover(f"{name}-late", end + timedelta(minutes=1))
     )
     refusal = next(e for e in outside["userErrors"] if e["code"] == "RECOVERY_TIME_OUTSIDE_WINDOW")
-    assert start.isoformat() in refusal["message"] and end.isoformat() in refusal["message"]
+    assert start.isoformat() in refusal["message"]
+    assert end.isoformat() in refusal["message"]
     early = await mutate(
         gateway, "restoreToNewDatabase", recover(f"{name}-early", start - timedelta(seconds=1))
     )
@@ -375,11 +376,14 @@ async def test_create_database_from_a_snapshot_provisions_until_the_data_is_in(
         return phase == "READY"
 
     await eventually(ready, timeout=60, interval=0.2)
-    assert "PROVISIONING" in phases[:-1] or "RESTORING" in phases[:-1], phases
+    # Never READY before the data is in: provisioning, then restoring its data.
+    assert set(phases[:-1]) <= {"UNKNOWN", "PROVISIONING", "DATA_RESTORING"}, phases
+    assert {"PROVISIONING", "DATA_RESTORING"} & set(phases), phases
     rs = await admin_get(
         sandbox, f"/apis/core.kubestash.com/v1alpha1/namespaces/{NS}/restoresessions/{session}"
     )
-    assert rs is not None and rs["status"]["phase"] == "Succeeded"
+    assert rs is not None
+    assert rs["status"]["phase"] == "Succeeded"
 
 
 async def test_a_snapshot_of_cluster_two_fills_a_new_database_in_cluster_one(
@@ -413,3 +417,248 @@ async def test_a_snapshot_of_cluster_two_fills_a_new_database_in_cluster_one(
     assert made is not None
     assert made["spec"]["storage"]["resources"]["requests"]["storage"] == "7Gi"
     await until_ready(gateway, ref(target, ns=target_ns), timeout=90)
+
+
+# ------------------------------------------------------------------- refusals
+
+
+async def test_refusals_change_nothing(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"err-{unique}"
+    db, good = await restorable(sandbox, NS, name)
+    repo = o.repository(db, f"{name}-repo", storage=(NS, "s3"), snapshots=2)
+    failed = o.snapshot(
+        f"{name}-failed",
+        repo,
+        session="failed-run",
+        taken=datetime.now(UTC) - timedelta(minutes=5),
+        phase="Failed",
+    )
+    await seed(sandbox, [failed])
+    await running(gateway, name)
+    before = await listing(sandbox, cluster=0, namespaces=[NS])
+
+    async def refused(mutation: str, inp: dict[str, Any], code: str) -> dict[str, Any]:
+        payload = await mutate(gateway, mutation, inp)
+        assert code in [e["code"] for e in payload["userErrors"]], payload["userErrors"]
+        error: dict[str, Any] = next(e for e in payload["userErrors"] if e["code"] == code)
+        assert error["message"]
+        return error
+
+    snapshot = {"snapshot": snap_ref(f"{name}-failed")}
+    await refused(
+        "restoreDatabase", {"database": ref(name), "source": snapshot}, "SNAPSHOT_NOT_RESTORABLE"
+    )
+    await refused(
+        "restoreToNewDatabase",
+        {"source": snapshot, "namespace": NS, "name": f"{name}-n"},
+        "SNAPSHOT_NOT_RESTORABLE",
+    )
+    source = {"snapshot": snap_ref(good["metadata"]["name"])}
+    await refused(
+        "restoreToNewDatabase", {"source": source, "namespace": NS, "name": name}, "TARGET_EXISTS"
+    )
+    invalid = await refused(
+        "restoreDatabase",
+        {"database": ref(name), "source": source, "resume": "AFTER_CHECKS"},
+        "INVALID_INPUT",
+    )
+    assert invalid["field"]
+    await refused(
+        "restoreDatabase", {"database": ref(f"{name}-none"), "source": source}, "NOT_FOUND"
+    )
+    await refused(
+        "restoreDatabase",
+        {"database": ref(name), "source": {"snapshot": snap_ref(f"{name}-none")}},
+        "NOT_FOUND",
+    )
+    await refused("pauseDatabaseTraffic", {"database": ref(f"{name}-none")}, "NOT_FOUND")
+    assert await listing(sandbox, cluster=0, namespaces=[NS]) == before
+
+    # While one restore runs (MANUAL: it waits), another is refused and adds nothing.
+    await restore(gateway, name, resume="MANUAL")
+    await until_db(gateway, ref(name), workflow_phase("AWAITING_RESUME"))
+    during = set(await listing(sandbox, cluster=0, namespaces=[NS]))
+    await refused(
+        "restoreDatabase", {"database": ref(name), "source": source}, "RESTORE_IN_PROGRESS"
+    )
+    assert set(await listing(sandbox, cluster=0, namespaces=[NS])) == during
+
+
+# ------------------------------------------------------------------- traffic
+
+
+def actions(payload: dict[str, Any]) -> list[str]:
+    return [c["action"] for c in payload["plan"]]
+
+
+async def test_pause_and_resume_traffic_are_idempotent(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"tr-{unique}"
+    await restorable(sandbox, NS, name)
+    await running(gateway, name)
+    original = await selector(sandbox, name)
+    paused = await mutate(
+        gateway, "pauseDatabaseTraffic", {"database": ref(name), "reason": "migration"}
+    )
+    assert paused["userErrors"] == [], paused["userErrors"]
+    assert [w["code"] for w in paused["warnings"]] == ["TRAFFIC_STOPPED"]
+    assert await selector(sandbox, name) == {"stashql.io/traffic": "paused"}
+    maintenance = await admin_get(sandbox, SVC.format(ns=NS, name=f"{name}-maintenance"))
+    assert maintenance is not None
+    assert maintenance["spec"]["selector"] == original
+    shown = await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "PAUSED")
+    assert shown["traffic"]["pausedBy"] == "admin"
+    assert shown["traffic"]["reason"] == "migration"
+    assert shown["traffic"]["maintenanceService"] == f"{name}-maintenance"
+    before = await listing(sandbox, cluster=0, namespaces=[NS])
+    again = await mutate(gateway, "pauseDatabaseTraffic", {"database": ref(name)})
+    assert again["userErrors"] == []
+    assert set(actions(again)) == {"NONE"}, again["plan"]
+    assert await listing(sandbox, cluster=0, namespaces=[NS]) == before
+
+    resumed = await mutate(gateway, "resumeDatabaseTraffic", {"database": ref(name)})
+    assert resumed["userErrors"] == [], resumed["userErrors"]
+    assert await selector(sandbox, name) == original
+    assert await admin_get(sandbox, SVC.format(ns=NS, name=f"{name}-maintenance")) is None
+    await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "ACCEPTING")
+    twice = await mutate(gateway, "resumeDatabaseTraffic", {"database": ref(name)})
+    assert twice["userErrors"] == []
+    assert set(actions(twice)) == {"NONE"}, twice["plan"]
+
+
+async def test_a_selector_put_back_while_paused_shows_drifted(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str
+) -> None:
+    name = f"dr-{unique}"
+    await restorable(sandbox, NS, name, annotations={"sim.stashql.io/revert-traffic": "true"})
+    await running(gateway, name)
+    original = await selector(sandbox, name)
+    paused = await mutate(gateway, "pauseDatabaseTraffic", {"database": ref(name)})
+    assert paused["userErrors"] == [], paused["userErrors"]
+    await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "DRIFTED", timeout=30)
+    assert await selector(sandbox, name) == original
+    resumed = await mutate(gateway, "resumeDatabaseTraffic", {"database": ref(name)})
+    assert resumed["userErrors"] == [], resumed["userErrors"]
+    await until_db(gateway, ref(name), lambda d: d["traffic"]["state"] == "ACCEPTING")
+
+
+# ------------------------------------------------------------------- who may
+
+
+async def ready_outside_the_simulator(
+    sandbox: Sandbox, ns: str, name: str, *, cluster: int
+) -> None:
+    """A Ready database in a team namespace (the simulator runs only in this module's
+    namespaces), its KubeDB Service, and a snapshot of it."""
+    db = o.database("Postgres", name, ns)
+    repo = o.repository(db, f"{name}-repo", storage=(NS, "s3"), snapshots=1)
+    snap = o.snapshot(
+        f"{name}-snap",
+        repo,
+        session="seeded",
+        taken=datetime.now(UTC) - timedelta(minutes=10),
+        size="16 MiB",
+    )
+    await seed(sandbox, [db, repo, snap], cluster=cluster)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {"app.kubernetes.io/managed-by": "kubedb.com"},
+        },
+        "spec": {
+            "selector": {
+                "app.kubernetes.io/instance": name,
+                "app.kubernetes.io/managed-by": "kubedb.com",
+                "app.kubernetes.io/name": "postgreses.kubedb.com",
+            },
+            "ports": [{"name": "primary", "port": 5432}],
+        },
+    }
+    async with kube_http(sandbox, user="admin", cluster=cluster) as admin:
+        r = await admin.post(f"/api/v1/namespaces/{ns}/services", json=service)
+        assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("cluster", [0, 1])
+async def test_alice_restores_and_pauses_her_own_and_bob_may_not(
+    sandbox: Sandbox, gateway: Gateway, world: Simulator, unique: str, cluster: int
+) -> None:
+    name = sandbox.clusters[cluster].name
+    mine, paused, theirs = f"al-{unique}", f"alp-{unique}", f"bo-{unique}"
+    for db, ns in ((mine, "team-a"), (paused, "team-a"), (theirs, "team-b")):
+        await ready_outside_the_simulator(sandbox, ns, db, cluster=cluster)
+
+    for db, ns in ((mine, "team-a"), (paused, "team-a"), (theirs, "team-b")):
+        await until_db(
+            gateway,
+            ref(db, cluster=name, ns=ns),
+            lambda d: d["traffic"]["state"] == "ACCEPTING",
+            timeout=30,
+        )
+
+    restored = await mutate(
+        gateway,
+        "restoreDatabase",
+        {
+            "database": ref(mine, cluster=name, ns="team-a"),
+            "source": {"snapshot": snap_ref(f"{mine}-snap", cluster=name, ns="team-a")},
+        },
+        user="alice",
+    )
+    assert restored["userErrors"] == [], restored["userErrors"]
+    assert restored["restore"]["startedBy"] == "alice"
+    session = restored["restoreSession"]["name"]
+    made = await admin_get(
+        sandbox,
+        f"/apis/core.kubestash.com/v1alpha1/namespaces/team-a/restoresessions/{session}",
+        cluster=cluster,
+    )
+    assert made is not None
+    stopped = await mutate(
+        gateway,
+        "pauseDatabaseTraffic",
+        {"database": ref(paused, cluster=name, ns="team-a"), "reason": "by alice"},
+        user="alice",
+    )
+    assert stopped["userErrors"] == [], stopped["userErrors"]
+    shown = await until_db(
+        gateway,
+        ref(paused, cluster=name, ns="team-a"),
+        lambda d: d["traffic"]["state"] == "PAUSED",
+    )
+    assert shown["traffic"]["pausedBy"] == "alice"
+
+    before = await listing(sandbox, cluster=cluster, namespaces=["team-a", "team-b"])
+    for mutation, inp in (
+        (
+            "restoreDatabase",
+            {
+                "database": ref(paused, cluster=name, ns="team-a"),
+                "source": {"snapshot": snap_ref(f"{paused}-snap", cluster=name, ns="team-a")},
+            },
+        ),
+        ("pauseDatabaseTraffic", {"database": ref(mine, cluster=name, ns="team-a")}),
+        ("resumeDatabaseTraffic", {"database": ref(paused, cluster=name, ns="team-a")}),
+    ):
+        payload = await mutate(gateway, mutation, inp, user="bob")
+        assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"], (mutation, payload)
+    assert await database(gateway, ref(mine, cluster=name, ns="team-a"), user="bob") is None
+    for mutation, inp in (
+        ("pauseDatabaseTraffic", {"database": ref(theirs, cluster=name, ns="team-b")}),
+        (
+            "restoreDatabase",
+            {
+                "database": ref(theirs, cluster=name, ns="team-b"),
+                "source": {"snapshot": snap_ref(f"{theirs}-snap", cluster=name, ns="team-b")},
+            },
+        ),
+    ):
+        payload = await mutate(gateway, mutation, inp, user="bob")
+        assert "FORBIDDEN" in [e["code"] for e in payload["userErrors"]], (mutation, payload)
+    assert await listing(sandbox, cluster=cluster, namespaces=["team-a", "team-b"]) == before
