@@ -4,6 +4,7 @@ restorable database, and the objects a restore could touch, as admin lists them.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -149,7 +150,9 @@ async def restorable(
 
 async def listing(sandbox: Sandbox, *, cluster: int, namespaces: list[str]) -> dict[str, str]:
     """Every object a restore may touch in ``namespaces`` and the workflow records, as
-    admin lists them: ``"Kind ns/name"`` to its resourceVersion (so any change shows)."""
+    admin lists them: ``"Kind ns/name"`` to what a change would alter -- its
+    resourceVersion, or where it has a status the simulator keeps writing, its generation
+    (spec) with its labels and annotations (where the traffic record lives)."""
     found: dict[str, str] = {}
     async with kube_http(sandbox, user="admin", cluster=cluster) as admin:
         paths = [(k, p.format(ns=ns)) for ns in namespaces for k, p in COLLECTIONS.items()]
@@ -159,7 +162,12 @@ async def listing(sandbox: Sandbox, *, cluster: int, namespaces: list[str]) -> d
             assert r.status_code == 200, r.text
             for item in r.json()["items"]:
                 meta = item["metadata"]
-                found[f"{kind} {meta.get('namespace')}/{meta['name']}"] = meta["resourceVersion"]
+                if "generation" in meta:
+                    marks = {k: meta.get(k) for k in ("labels", "annotations")}
+                    mark = f"{meta['generation']} {json.dumps(marks, sort_keys=True)}"
+                else:
+                    mark = meta["resourceVersion"]
+                found[f"{kind} {meta.get('namespace')}/{meta['name']}"] = mark
     return found
 
 

@@ -295,6 +295,7 @@ async def test_point_in_time_inside_at_both_edges_and_outside_the_window(
         source = {"pointInTime": {"database": ref(name), "time": when.isoformat()}}
         return {"source": source, "namespace": NS, "name": target, **kw}
 
+    await until_ready(gateway, ref(name))
     before = await listing(sandbox, cluster=0, namespaces=[NS])
     outside = await mutate(
         gateway, "restoreToNewDatabase", recover(f"{name}-late", end + timedelta(minutes=1))
