@@ -257,6 +257,14 @@ async def test_manual_awaits_resume_and_every_step_transition_is_streamed(
         if state == "SUCCEEDED":
             assert (kind, "SUCCEEDED") in transitions, (kind, sorted(transitions))
     assert ("AWAIT_RESUME", "RUNNING") in transitions, sorted(transitions)
+    listed = await gateway.query(
+        "query($f: RestoreWorkflowFilter) { restoreWorkflows(filter: $f, first: 5) {"
+        " totalCount nodes { id phase startedBy } } }",
+        {"f": {"database": ref(name)}},
+    )
+    page = listed["data"]["restoreWorkflows"]
+    assert page["totalCount"] == 1
+    assert page["nodes"] == [{"id": wid, "phase": "SUCCEEDED", "startedBy": "admin"}]
 
 
 # ------------------------------------------------------------------- new databases
@@ -650,6 +658,13 @@ async def test_alice_restores_and_pauses_her_own_and_bob_may_not(
         payload = await mutate(gateway, mutation, inp, user="bob")
         assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"], (mutation, payload)
     assert await database(gateway, ref(mine, cluster=name, ns="team-a"), user="bob") is None
+    for user, count in (("alice", 1), ("bob", 0)):
+        listed = await gateway.query(
+            "query($f: RestoreWorkflowFilter) { restoreWorkflows(filter: $f) { totalCount } }",
+            {"f": {"database": ref(mine, cluster=name, ns="team-a")}},
+            user=user,
+        )
+        assert listed["data"]["restoreWorkflows"]["totalCount"] == count, user
     for mutation, inp in (
         ("pauseDatabaseTraffic", {"database": ref(theirs, cluster=name, ns="team-b")}),
         (
