@@ -205,20 +205,22 @@ class Subscription:
             resume_token=None if resume_token is strawberry.UNSET else resume_token,
         ):
             found = workflow_events.workflow_of(e)
-            moved = workflow_events.transition(e)
-            yield RestoreWorkflowEvent(
-                type=ChangeType(e.type),
-                workflow_id=strawberry.ID(workflow_id(found)) if found else strawberry.ID(e.name),
-                database_ref=_workflow_database(e, found),
-                workflow=RestoreWorkflow.of(found) if found and e.type != "DELETED" else None,
-                step=RestoreStepKind(moved.step) if moved.step else None,
-                previous_state=RestoreStepState(moved.previous_state)
-                if moved.previous_state
-                else None,
-                state=RestoreStepState(moved.state) if moved.state else None,
-                at=e.at,
-                resume_token=e.resume_token,
-            )
+            for moved in workflow_events.transitions(e):
+                yield RestoreWorkflowEvent(
+                    type=ChangeType(e.type),
+                    workflow_id=strawberry.ID(workflow_id(found))
+                    if found
+                    else strawberry.ID(e.name),
+                    database_ref=_workflow_database(e, found),
+                    workflow=RestoreWorkflow.of(found) if found and e.type != "DELETED" else None,
+                    step=RestoreStepKind(moved.step) if moved.step else None,
+                    previous_state=RestoreStepState(moved.previous_state)
+                    if moved.previous_state
+                    else None,
+                    state=RestoreStepState(moved.state) if moved.state else None,
+                    at=e.at,
+                    resume_token=e.resume_token,
+                )
 
 
 def _workflow_database(event: Event, found: Any) -> ObjectRef:

@@ -58,6 +58,25 @@ def transition(event: Event) -> Transition:
     return Transition(None, None, None)
 
 
+def transitions(event: Event) -> list[Transition]:
+    """Every step an ADDED or UPDATED event moved, in step order: one record update may
+    move several (a resume ends AWAIT_RESUME, RESUME_BACKUPS and RESUME_TRAFFIC at
+    once) and each is a transition of its own. A new record's PENDING steps did not
+    move; other events stand for the record as a whole (the first step, as before)."""
+    first = transition(event)
+    if event.type not in ("ADDED", "UPDATED"):
+        return [first]
+    before, now = _states(event.previous_phase), _states(event.phase)
+    moved = [
+        Transition(kind, before.get(kind), now[kind])
+        for kind in STEP_KINDS
+        if kind in now
+        and before.get(kind) != now[kind]
+        and not (kind not in before and now[kind] == "PENDING")
+    ]
+    return moved or [first]
+
+
 def workflow_of(event: Event) -> Workflow | None:
     return parse_workflow(event.item.raw) if event.item is not None else None
 
