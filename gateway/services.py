@@ -39,6 +39,7 @@ class Services:
     writes: WriteServices
     workflows: WorkflowController
     audit: AuditLog = field(default_factory=AuditLog)
+    run_workflows: bool = True
     started: bool = False
 
     def ready(self) -> bool:
@@ -59,7 +60,8 @@ class Services:
         self.monitor.start()
         self.cache.start()
         # The restore workflows' controller: acts only while it holds a cluster's Lease.
-        self.workflows.start()
+        if self.run_workflows:
+            self.workflows.start()
         self.started = True
 
     async def close(self) -> None:
@@ -129,4 +131,5 @@ async def open_services(settings: Settings) -> Services:
             write_settings=settings.writes,
         ),
         audit=audit,
+        run_workflows=settings.workflow_controller,
     )

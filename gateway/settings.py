@@ -41,6 +41,12 @@ class Settings:
     # Seconds between graphql-transport-ws pings on an idle WebSocket: below the idle
     # timeouts of common proxies (60 s), so quiet subscriptions stay open.
     keep_alive_interval: float = setting(15.0, help="seconds between WebSocket pings")
+    # Every replica runs the restore workflows' controller, and the one holding a
+    # cluster's Lease drives that cluster's workflows; a replica meant only for reads may
+    # leave it out (the others drive the workflows all the same).
+    workflow_controller: bool = setting(
+        True, help="do not run the restore workflows' controller in this replica"
+    )
     gate: GateSettings = field(default_factory=GateSettings)
     limits: Limits = field(default_factory=Limits)
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)

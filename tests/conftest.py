@@ -42,8 +42,17 @@ def unique() -> str:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def gateway(sandbox: Sandbox) -> AsyncIterator[Gateway]:
-    """StashQL serving both sandbox clusters (as the gateway's own identity)."""
-    settings = Settings(kubeconfig=sandbox.kubeconfig, all_contexts=True, port=free_port())
+    """StashQL serving both sandbox clusters (as the gateway's own identity).
+
+    Without the restore workflows' controller: tests that drive workflows run the
+    controller they test (one Lease per cluster: a session-long holder would starve them).
+    """
+    settings = Settings(
+        kubeconfig=sandbox.kubeconfig,
+        all_contexts=True,
+        port=free_port(),
+        workflow_controller=False,
+    )
     server, task = await run_gateway(settings)
     try:
         yield Gateway(f"http://127.0.0.1:{settings.port}", sandbox)
@@ -64,6 +73,7 @@ def served(sandbox: Sandbox) -> Iterator[str]:
             "--all-contexts",
             "--port",
             str(port),
+            "--no-workflow-controller",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -33,6 +33,7 @@ class ServeOptions(SettingOptions):
         self.add("--host", Settings, "host")
         self.add("--port", Settings, "port")
         self.add("--log-level", Settings, "log_level")
+        self.add("--no-workflow-controller", Settings, "workflow_controller")
         self.add("--max-body-bytes", GateSettings, "max_body_bytes")
         self.add("--request-timeout", GateSettings, "request_timeout")
         self.add("--allowed-origin", GateSettings, "allowed_origins", metavar="URL")

@@ -131,7 +131,14 @@ async def stream(
     sub, informers, positions = hub.subscribe(spec.wants)
     try:
         # Taken before any await: exactly the state that precedes the queued changes.
-        snapshot = [Item(i.cluster, raw, i.resource) for i in informers for raw in i.items()]
+        # Only the stream's own kinds have INITIAL events; the related kinds it listens to
+        # (for a tracked state) are read when they change.
+        snapshot = [
+            Item(i.cluster, raw, i.resource)
+            for i in informers
+            if spec.is_own(i.resource)
+            for raw in i.items()
+        ]
         missed = hub.missed(since, positions.keys()) if since is not None else None
         refreshed_at = time.monotonic()
 

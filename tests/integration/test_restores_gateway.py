@@ -14,11 +14,21 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from gateway.settings import Settings
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
 from sandbox.demo import installation
 from sandbox.simulator import Simulator
-from tests.helpers import Gateway, ensure_namespace, eventually, kube_http, seed
+from tests.helpers import (
+    Gateway,
+    ensure_namespace,
+    eventually,
+    free_port,
+    kube_http,
+    run_gateway,
+    seed,
+    stop_gateway,
+)
 from tests.restores import (
     admin_get,
     create,
@@ -46,6 +56,18 @@ def ref(name: str, *, cluster: str = C1, ns: str = NS) -> dict[str, Any]:
 
 def snap_ref(name: str, *, cluster: str = C1, ns: str = NS) -> dict[str, Any]:
     return {"cluster": cluster, "namespace": ns, "name": name}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def gateway(sandbox: Sandbox) -> AsyncIterator[Gateway]:
+    """A gateway of this module's own, with the restore workflows' controller (the
+    session's shared gateway runs without one; see tests/conftest.py)."""
+    settings = Settings(kubeconfig=sandbox.kubeconfig, all_contexts=True, port=free_port())
+    server, task = await run_gateway(settings)
+    try:
+        yield Gateway(f"http://127.0.0.1:{settings.port}", sandbox)
+    finally:
+        await stop_gateway(server, task)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
