@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from apis.resources import CONFIG_MAPS
+from apis.resources import CONFIG_MAPS, RESTORE_SESSIONS, SERVICES
 from core.identity import Viewer
 from kube.client import KubeClient, KubeError
 from resolvers.reads.workflows import Workflow, workflows_of
@@ -135,7 +135,7 @@ class WorkflowController:
             if loop.time() - renewed >= self._settings.renew_every or not lease.held:
                 await lease.try_hold()
                 renewed = loop.time()
-            if lease.held:
+            if lease.held and self._ready(cluster):
                 try:
                     await self.reconcile(cluster)
                 except KubeError as exc:
@@ -146,6 +146,16 @@ class WorkflowController:
             timeout = max(0.1, self._settings.renew_every - (loop.time() - renewed))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout)
+
+    def _ready(self, cluster: str) -> bool:
+        """Whether the cluster's cache has listed what the steps read. A replica that just
+        started must not act on an empty cache: a RestoreSession it has not listed yet
+        would look deleted and fail the workflow."""
+        cached = self._cache.clusters[cluster]
+        needed = (RESTORE_SESSIONS, CONFIG_MAPS, SERVICES)
+        return cached.synced and all(
+            cached.informers_by_plural(r.group, r.plural) is not None for r in needed
+        )
 
     async def reconcile(self, cluster: str) -> None:
         """One pass: move every RUNNING workflow of the cluster as far as it goes."""
