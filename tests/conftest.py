@@ -64,6 +64,10 @@ async def gateway(sandbox: Sandbox) -> AsyncIterator[Gateway]:
 def served(sandbox: Sandbox) -> Iterator[str]:
     """`stashql serve` as its own process (for synchronous tests and the CLI's own path)."""
     port = free_port()
+    # Its log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the
+    # gateway on its next log line, so a long session would hang it.
+    log_path = sandbox.dir / "logs" / "served-gateway.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [
             STASHQL,
@@ -75,14 +79,14 @@ def served(sandbox: Sandbox) -> Iterator[str]:
             str(port),
             "--no-workflow-controller",
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert proc.poll() is None, log_path.read_text(errors="replace")
             try:
                 if httpx.get(base + "/readyz").status_code == 200:
                     break
@@ -93,6 +97,11 @@ def served(sandbox: Sandbox) -> Iterator[str]:
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        if proc.stdout:
-            proc.stdout.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise
+        finally:
+            log.close()
