@@ -444,7 +444,6 @@ async def test_a_snapshot_of_cluster_two_fills_a_new_database_in_cluster_one(
     # the same location (and its credentials Secret) only when cluster 1 has no usable
     # one yet: other tests of the session may have made one, and it is reused.
     assert {(C1, "Repository"), (C1, "Postgres")} <= kinds
-    assert ((C1, "BackupStorage") in kinds) == ((C1, "Secret") in kinds) or (C1, "Secret") in kinds
     assert all(c["cluster"] == C1 for c in payload["plan"] if c["action"] == "CREATE")
     made = await admin_get(
         sandbox, f"/apis/kubedb.com/v1/namespaces/{target_ns}/postgreses/{target}"
