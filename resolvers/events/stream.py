@@ -30,6 +30,10 @@ ACCESS_REFRESH = 10.0
 BATCH = 500
 
 
+# (cluster, group, plural, namespace): one access decision of a viewer.
+AccessKey = tuple[str, str, str, str]
+
+
 class Tracker(Protocol):
     """A state derived from an object and the objects around it (a database's setup
     state), followed per subscription: a change to a related object can move it."""
@@ -57,9 +61,20 @@ class StreamSpec:
     own: Callable[[str, str], bool] | None = None
     # A new tracker per subscription, for a derived state carried by its events.
     tracker: Callable[[], Tracker] | None = None
+    # The access decision that shows an item to a viewer, as (cluster, group, plural,
+    # namespace), or None to hide it. Unset: reading the item itself. A stream of records
+    # the viewer cannot read (a restore workflow's ConfigMap in the gateway's namespace)
+    # is shown by access to what the record is about (its database).
+    access: Callable[[Item], AccessKey | None] | None = None
 
     def is_own(self, resource: ResourceType) -> bool:
         return self.own is None or self.own(resource.group, resource.kind)
+
+    def access_key(self, item: Item) -> AccessKey | None:
+        if self.access is not None:
+            return self.access(item)
+        r = item.resource
+        return (item.cluster, r.group, r.plural, item.namespace)
 
 
 @dataclass(frozen=True)
@@ -143,10 +158,8 @@ async def stream(
         refreshed_at = time.monotonic()
 
         def visible(g: Graph, item: Item) -> bool:
-            r = item.resource
-            return g.access.allows(item.cluster, r.group, r.plural, item.namespace) and accept(
-                g, item
-            )
+            key = spec.access_key(item)
+            return key is not None and g.access.allows(*key) and accept(g, item)
 
         tracker = spec.tracker() if spec.tracker is not None else None
 
@@ -207,9 +220,8 @@ async def stream(
             return out
 
         async def decide(items: list[Item]) -> None:
-            await graph.access.ensure(
-                (i.cluster, i.resource.group, i.resource.plural, i.namespace) for i in items
-            )
+            keys = {spec.access_key(i) for i in items}
+            await graph.access.ensure(k for k in keys if k is not None)
 
         if since is None:
             await decide(snapshot)

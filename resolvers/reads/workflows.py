@@ -422,11 +422,17 @@ def cached_workflows(cache: Cache, *, namespace: str = "stashql-system") -> list
     return sorted(found, key=cursor_of, reverse=True)
 
 
-def may_see(graph: Graph, w: Workflow) -> bool:
-    """Whether the viewer may see the workflow's database (deleted ones by namespace)."""
+def database_access(w: Workflow) -> tuple[str, str, str, str]:
+    """The access decision (cluster, group, plural, namespace) that shows a workflow:
+    reading its database (deleted ones by namespace)."""
     known = database_kind(w.database.kind)
     plural = known.resource.plural if known is not None else f"{w.database.kind.lower()}s"
-    return graph.access.allows(w.cluster, KUBEDB, plural, w.database.namespace)
+    return (w.cluster, KUBEDB, plural, w.database.namespace)
+
+
+def may_see(graph: Graph, w: Workflow) -> bool:
+    """Whether the viewer may see the workflow's database."""
+    return graph.access.allows(*database_access(w))
 
 
 @dataclass(frozen=True)

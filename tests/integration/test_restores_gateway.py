@@ -690,6 +690,25 @@ async def test_alice_restores_and_pauses_her_own_and_bob_may_not(
             user=user,
         )
         assert listed["data"]["restoreWorkflows"]["totalCount"] == count, user
+    # Her workflow's events stream to her (the records live where she has no access;
+    # her access to the database decides), and not to bob.
+    from tests.ws import GraphQLWebSocket
+
+    streamed: dict[str, list[dict[str, Any]]] = {"alice": [], "bob": []}
+    for user in ("alice", "bob"):
+        async with GraphQLWebSocket(gateway.url, sandbox.tokens[user]) as ws:
+            sid = await ws.subscribe(
+                EVENTS, {"f": {"database": ref(mine, cluster=name, ns="team-a")}}
+            )
+            if user == "alice":  # her INITIAL event comes; bob's would have by then too
+                streamed[user].append(await ws.event(sid, "restoreWorkflowEvents"))
+            else:
+                await asyncio.sleep(2)
+            for _ in range(ws.pending(sid)):
+                streamed[user].append(await ws.event(sid, "restoreWorkflowEvents"))
+    assert streamed["alice"], streamed
+    assert {e["workflowId"] for e in streamed["alice"]} == {restored["restore"]["id"]}
+    assert streamed["bob"] == []
     for mutation, inp in (
         ("pauseDatabaseTraffic", {"database": ref(theirs, cluster=name, ns="team-b")}),
         (
