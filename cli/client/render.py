@@ -78,7 +78,11 @@ def emit(
 
 
 def plan_view(payload: dict[str, Any]) -> list[RenderableType]:
-    """A mutation payload's plan, warnings and user errors, as people read them."""
+    """A mutation payload's plan, warnings and user errors, as people read them. A
+    refusal with no plan shows only why (not "nothing to change", which reads as if all
+    were in place)."""
+    if not payload.get("plan") and payload.get("userErrors"):
+        return notes_view(payload)
     return [plan_table(payload), *notes_view(payload)]
 
 

@@ -240,6 +240,11 @@ def test_a_plan_shows_its_steps_warnings_and_refusals() -> None:
     assert "warning TRAFFIC_STOPPED: apps cannot connect" in text
     assert "refused FORBIDDEN (at database.name): no" in text
     assert "nothing to change" in render({"plan": []}, "table", plan_view)
+    # A refusal that planned nothing says why, not that all is in place.
+    refused = {"plan": [], "userErrors": [{"code": "INVALID_INPUT", "message": "name it"}]}
+    shown = render(refused, "table", plan_view)
+    assert "nothing to change" not in shown
+    assert "refused INVALID_INPUT: name it" in shown
 
 
 # ------------------------------------------------------------------ exit codes
