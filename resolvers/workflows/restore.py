@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -157,6 +157,7 @@ def plan_restore_database(
         )
         return out
     wid = workflow_id(cluster, db, now)
+    traffic: list[Change] = []
     if inp.pause_traffic:
         for change in pause_changes(
             db,
@@ -169,6 +170,7 @@ def plan_restore_database(
             now=now,
         ):
             plan.add(change)
+            traffic.append(change)
         if plan.refused:
             return out
     backups, paused = pause_backup_changes(db, store=store, cluster=cluster)
@@ -178,7 +180,7 @@ def plan_restore_database(
     if session is None or plan.refused:
         return out
     plan.add(session)
-    _waits(plan, inp, db=db, cluster=cluster, session=session, backups=bool(paused))
+    _waits(plan, inp, db=db, cluster=cluster, session=session, backups=backups, traffic=traffic)
     _warnings(plan, inp, db=db, backups=bool(paused))
     steps = new_steps(pause_traffic=inp.pause_traffic, checks=bool(inp.checks), resume=inp.resume)
     workflow = Workflow(
@@ -229,8 +231,12 @@ def _waits(
     db: Database,
     cluster: str,
     session: Change,
-    backups: bool,
+    backups: Sequence[Change],
+    traffic: Sequence[Change],
 ) -> None:
+    """The workflow's later steps, written by its controller once the ones before end:
+    nothing is written for them now, so each is a WAIT naming the object it will touch."""
+
     def wait(summary: str) -> None:
         plan.add(Change("WAIT", cluster, RESTORE_SESSIONS, db.namespace, session.name, summary))
 
@@ -240,10 +246,26 @@ def _waits(
         wait(f"Run {n} check{'s' if n != 1 else ''}.")
     if inp.resume == "MANUAL":
         wait("Wait for resumeDatabaseTraffic.")
-    if backups:
-        wait("Resume backups.")
-    if inp.pause_traffic:
-        wait("Resume traffic.")
+    for change in backups:
+        if change.action == "PATCH":  # one this restore pauses (not one paused already)
+            later = (
+                f"Then resume {change.kind} {change.namespace}/{change.name}'s scheduled backups."
+            )
+            plan.add(replace(change, action="WAIT", body=None, summary=later))
+
+    # Resuming traffic undoes the pause: the Service first, then the record on the
+    # database, and the maintenance Service last.
+    def undo(change: Change) -> tuple[int, str]:
+        where = f"{change.namespace}/{change.name}"
+        if change.action == "CREATE":
+            return 2, f"Then delete the maintenance Service {where}."
+        if change.resource.kind == "Service":
+            return 0, f"Then point Service {where} at the database's pods again."
+        return 1, f"Then remove the traffic-paused record from {db.label}."
+
+    steps = [(undo(c), c) for c in traffic if c.action in ("PATCH", "CREATE")]
+    for (_, summary), change in sorted(steps, key=lambda step: step[0][0]):
+        plan.add(replace(change, action="WAIT", body=None, summary=summary))
 
 
 def _warnings(plan: Plan, inp: RestoreWorkflowInput, *, db: Database, backups: bool) -> None:

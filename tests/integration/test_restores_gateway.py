@@ -162,6 +162,15 @@ async def test_automatic_restore_runs_every_step_and_traffic_returns(
     codes = {w["code"] for w in payload["warnings"]}
     assert {"TRAFFIC_STOPPED", "BACKUPS_PAUSED_DURING_RESTORE"} <= codes, codes
     assert payload["restoreSession"]["name"].startswith(f"{name}-restore-")
+    # The plan ends with the steps the workflow takes later, each naming what it touches:
+    # backups resumed, then the Service, the record and the maintenance Service.
+    later = [(c["kind"], c["name"]) for c in payload["plan"] if c["action"] == "WAIT"]
+    assert later[-4:] == [
+        ("BackupConfiguration", f"{name}-backup"),
+        ("Service", name),
+        ("Postgres", name),
+        ("Service", f"{name}-maintenance"),
+    ], payload["plan"]
     assert await selector(sandbox, name) == {"stashql.io/traffic": "paused"}
     assert await bc_paused(sandbox, name)
     done = await until_db(gateway, ref(name), workflow_phase("SUCCEEDED"))
