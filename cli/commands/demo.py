@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,6 +42,16 @@ class DemoSettings:
             raise ValueError("--fail-rate must be between 0 and 1")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: after a graceful stop it sends
+    the caught signal to the process again, which would end the demo before it stops
+    the sandbox's etcd and API servers. The demo handles the signals itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def register(commands: Commands) -> None:
     parser = commands.add_parser(
         "demo", help="start a 2-cluster sandbox and the gateway in front of it"
@@ -62,12 +75,29 @@ def run(args: argparse.Namespace) -> int:
     from sandbox.simulator import Simulator
 
     async def main() -> int:
+        # Ctrl-C or SIGTERM: stop serving once it has started, else stop what is
+        # starting; either way the sandbox is stopped before the process ends.
+        loop = asyncio.get_running_loop()
+        starting = asyncio.current_task()
+        server: _Server | None = None
+
+        def stop() -> None:
+            if server is not None and server.started:
+                server.should_exit = True
+            elif starting is not None:
+                starting.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+
         print("[demo] starting a two-cluster sandbox (real etcd + kube-apiservers)", flush=True)
         try:
             sandbox = await start_sandbox(demo.dir, clusters=2)
         except (SandboxError, BuildError) as exc:
             print(f"stashql: {exc}", file=sys.stderr)
             return 1
+        except asyncio.CancelledError:
+            return 130
         clients = {c.name: sandbox.client(c.name, timeout=30) for c in sandbox.clusters}
         simulator = Simulator(clients, time_scale=demo.time_scale, fail_rate=demo.fail_rate)
         try:
@@ -78,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             config = uvicorn.Config(
                 create_app(settings), host=settings.host, port=settings.port, log_level="warning"
             )
-            server = uvicorn.Server(config)
+            server = _Server(config)
             serve_task = asyncio.create_task(server.serve())
             while not server.started and not serve_task.done():  # noqa: ASYNC110 - uvicorn has no event
                 await asyncio.sleep(0.1)
@@ -97,7 +127,10 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             await serve_task
+        except asyncio.CancelledError:
+            return 130
         finally:
+            print("[demo] stopping the simulator and the sandbox", flush=True)
             await simulator.stop()
             for client in clients.values():
                 await client.close()

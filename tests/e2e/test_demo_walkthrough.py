@@ -115,6 +115,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         # The demo prints every user's token, as the README says.
         for user, token in tokens.items():
             assert f"{user:6} {token}" in log.read_text()
+        pids = [int(p) for p in (folder / "sandbox" / "pids").read_text().split()]
         yield Demo(url=f"http://127.0.0.1:{port}", tokens=tokens, log=log)
     finally:
         proc.terminate()
@@ -123,6 +124,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+    # SIGTERM stops the demo and everything it started: no etcd or API server is left.
+    assert proc.returncode == 0, log.read_text()[-2000:]
+    deadline = time.monotonic() + 15
+    while [p for p in pids if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in pids if _alive(p)], "sandbox processes left after SIGTERM"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 async def _next_until(
