@@ -17,6 +17,7 @@ import strawberry
 
 from apis import objects
 from apis.resources import CORE
+from core.times import parse_time
 from resolvers.reads import backup, joins, lists, policies, recovery, setup
 from resolvers.reads import traffic as traffic_reads
 from resolvers.reads import workflows as model
@@ -260,7 +261,7 @@ class Snapshot(Node, Resource):
 
     @strawberry.field(description="When the backup was taken (`status.snapshotTime`).")
     def snapshot_time(self) -> datetime | None:
-        return objects.parse_time(objects.dig(self.raw, "status", "snapshotTime"))
+        return parse_time(objects.dig(self.raw, "status", "snapshotTime"))
 
     @strawberry.field(description="Size of the snapshot (`status.size`), e.g. 1.559 KiB.")
     def size(self) -> str | None:
@@ -360,7 +361,7 @@ class Repository(Node, Resource):
         description="When the last successful backup finished (`status.lastBackupTime`)."
     )
     def last_backup_time(self) -> datetime | None:
-        return objects.parse_time(objects.dig(self.raw, "status", "lastBackupTime"))
+        return parse_time(objects.dig(self.raw, "status", "lastBackupTime"))
 
     @strawberry.field(description="Snapshots in this repository.")
     def snapshots(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from apis import objects
 from apis.resources import CORE, STORAGE
 from core import cron
+from core.times import parse_time
 from resolvers.reads.graph import Graph, Item
 
 BLUEPRINT_NAME = "blueprint.kubestash.com/name"
@@ -272,7 +273,7 @@ def _overdue(state: BackupState, bc: Item | None, *, now: datetime) -> str | Non
         return f"The schedule {state.schedule!r} is not a valid cron expression."
     since = None
     if state.last_successful_snapshot is not None:
-        since = objects.parse_time(
+        since = parse_time(
             objects.dig(state.last_successful_snapshot.raw, "status", "snapshotTime")
         )
     if since is None and bc is not None:

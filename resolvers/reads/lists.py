@@ -19,6 +19,7 @@ from apis.links import snapshot_app
 from apis.resources import CORE, KUBEDB, STORAGE
 from core.errors import InvalidInput
 from core.selectors import Selector, parse_selector
+from core.times import parse_time
 from resolvers.reads.backup import backup_health
 from resolvers.reads.graph import Graph, Item, Scan
 from resolvers.reads.paging import Page, SortKey, decode_cursor, paginate, take
@@ -202,7 +203,7 @@ def snapshot_filter(query: SnapshotQuery) -> Callable[[Item], bool]:
         if methods and not methods & set(objects.snapshot_methods(raw)):
             return False
         if query.taken_after or query.taken_before:
-            when = objects.parse_time(snapshot_time(raw))
+            when = parse_time(snapshot_time(raw))
             if when is None:
                 return False
             if query.taken_after and when < query.taken_after:

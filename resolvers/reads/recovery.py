@@ -18,6 +18,7 @@ from typing import Any
 
 from apis import objects
 from apis.resources import STORAGE
+from core.times import parse_time
 from resolvers.reads.graph import Graph, Item
 
 
@@ -51,8 +52,8 @@ def recovery_window(graph: Graph, database: Item) -> Window | None:
         if objects.mapping_at(component, "logStats")
     ]
     window = Window()
-    starts = [t for _, ls in components if (t := objects.parse_time(ls.get("start")))]
-    ends = [t for _, ls in components if (t := objects.parse_time(ls.get("end")))]
+    starts = [t for _, ls in components if (t := parse_time(ls.get("start")))]
+    ends = [t for _, ls in components if (t := parse_time(ls.get("end")))]
     # With one log stream per replica or shard, only times every stream covers count.
     window.log_start = max(starts) if starts else None
     window.end = min(ends) if ends else None
@@ -82,7 +83,7 @@ def recovery_window(graph: Graph, database: Item) -> Window | None:
     base_times = [
         t
         for s in window.base_backups
-        if (t := objects.parse_time(objects.dig(s.raw, "status", "snapshotTime")))
+        if (t := parse_time(objects.dig(s.raw, "status", "snapshotTime")))
     ]
     candidates = [t for t in (window.log_start, min(base_times) if base_times else None) if t]
     window.start = max(candidates) if candidates else None

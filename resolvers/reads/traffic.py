@@ -21,6 +21,7 @@ from typing import Any
 
 from apis import objects
 from apis.resources import SERVICES
+from core.times import parse_time
 from watchers.cache import Cache
 
 PAUSED_AT = "stashql.io/traffic-paused-at"
@@ -59,7 +60,7 @@ def traffic_record(database: Mapping[str, Any]) -> TrafficRecord | None:
     if PAUSED_AT not in notes and SELECTOR not in notes:
         return None
     return TrafficRecord(
-        paused_at=objects.parse_time(notes.get(PAUSED_AT)),
+        paused_at=parse_time(notes.get(PAUSED_AT)),
         paused_by=notes.get(PAUSED_BY) or None,
         reason=notes.get(REASON) or None,
         workflow=notes.get(WORKFLOW) or None,

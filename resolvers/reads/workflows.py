@@ -22,6 +22,7 @@ from typing import Any
 
 from apis import objects
 from apis.resources import CONFIG_MAPS, KUBEDB, database_kind
+from core.times import parse_time
 from resolvers.reads.graph import Graph
 from watchers.cache import Cache, ClusterProblem
 
@@ -267,15 +268,15 @@ def parse_workflow(config_map: Mapping[str, Any]) -> Workflow | None:
     db = objects.mapping_at(raw, "database")
     snapshot = Ref.of(raw.get("snapshot"))
     wid = objects.str_at(raw, "id")
-    started_at = objects.parse_time(raw.get("startedAt"))
+    started_at = parse_time(raw.get("startedAt"))
     if not wid or not db.get("name") or snapshot is None or started_at is None:
         return None
     steps = {
         s.get("kind"): Step(
             kind=str(s.get("kind")),
             state=_enum(s.get("state"), STEP_STATES, "PENDING"),
-            started_at=objects.parse_time(s.get("startedAt")),
-            finished_at=objects.parse_time(s.get("finishedAt")),
+            started_at=parse_time(s.get("startedAt")),
+            finished_at=parse_time(s.get("finishedAt")),
             message=objects.str_at(s, "message"),
         )
         for s in objects.mappings_at(raw, "steps")
@@ -315,7 +316,7 @@ def parse_workflow(config_map: Mapping[str, Any]) -> Workflow | None:
         paused_backups=tuple(
             r for r in (Ref.of(p) for p in objects.mappings_at(raw, "pausedBackups")) if r
         ),
-        finished_at=objects.parse_time(raw.get("finishedAt")),
+        finished_at=parse_time(raw.get("finishedAt")),
         generation=objects.int_or(raw, "generation", default=0),
         resource_version=objects.text_at(config_map, "metadata", "resourceVersion"),
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from apis import objects
 from apis.resources import LEASES
+from core.times import parse_time
 from kube.client import ApiError, KubeClient, KubeError
 from resolvers.writes.plan import JSONDict
 
@@ -81,7 +82,7 @@ class LeaderLease:
                 return self._became(True)
             spec = objects.mapping_at(current, "spec")
             holder = objects.str_at(spec, "holderIdentity")
-            renewed = objects.parse_time(spec.get("renewTime"))
+            renewed = parse_time(spec.get("renewTime"))
             duration = objects.int_or(spec, "leaseDurationSeconds", default=self._duration)
             transitions = objects.int_or(spec, "leaseTransitions", default=0)
             expired = renewed is None or renewed + timedelta(seconds=duration) < now

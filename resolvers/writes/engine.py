@@ -53,7 +53,7 @@ from resolvers.writes.idempotency import Claimed, IdempotencyRecords, Ref, Repla
 from resolvers.writes.plan import Change, JSONDict, Plan, UserError
 from resolvers.writes.redact import redact_object, redacted, redacted_plan
 from resolvers.writes.refusals import describe, refusal
-from resolvers.writes.undo import restore_patch
+from resolvers.writes.undo import Done, undo_applied
 from resolvers.writes.wire import Wire
 
 log = logging.getLogger("stashql.writes")
@@ -105,16 +105,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.plan.errors
-
-
-@dataclass
-class _Done:
-    """One applied step, with what undoing it needs."""
-
-    change: Change
-    after: JSONDict
-    before: JSONDict | None = None
-    applied: JSONDict | None = None
 
 
 class Writer:
@@ -293,14 +283,18 @@ class Writer:
                 await self._between()
             done, error = await self._apply(wire, writes)
             if error is not None:
-                out.plan.errors.append(await self._undo(wire, done, error))
+                out.plan.errors.append(
+                    await undo_applied(wire, done, error, timeout=self._settings.apply_timeout)
+                )
                 return
             if finish is not None:
                 # A last step as the gateway (a restore's workflow record): if it fails,
                 # the caller's changes are undone like any failed step.
                 error = await finish(wire, [d.after for d in done])
                 if error is not None:
-                    out.plan.errors.append(await self._undo(wire, done, error))
+                    out.plan.errors.append(
+                        await undo_applied(wire, done, error, timeout=self._settings.apply_timeout)
+                    )
                     return
             out.objects = [_shown(d.after) for d in done if d.change.action != "DELETE"]
             succeeded = True
@@ -364,10 +358,8 @@ class Writer:
 
     # ------------------------------------------------------------------- apply
 
-    async def _apply(
-        self, wire: Wire, writes: list[Change]
-    ) -> tuple[list[_Done], UserError | None]:
-        done: list[_Done] = []
+    async def _apply(self, wire: Wire, writes: list[Change]) -> tuple[list[Done], UserError | None]:
+        done: list[Done] = []
         for change in writes:
             try:
                 before = None
@@ -389,59 +381,8 @@ class Writer:
                 return done, error
             log.info("%s %s: %s", change.action, describe(change), change.summary)
             log.debug("applied %s", json.dumps(redacted(change), sort_keys=True))
-            done.append(_Done(change, after, before, request_body(change) if before else None))
+            done.append(Done(change, after, before, request_body(change) if before else None))
         return done, None
-
-    async def _undo(self, wire: Wire, done: list[_Done], error: UserError) -> UserError:
-        """Undo ``done`` in reverse; the error to answer (saying so if undo failed)."""
-        failed: list[str] = []
-        timeout = self._settings.apply_timeout
-        for step in reversed(done):
-            change = step.change
-            path = change.resource.path(namespace=change.namespace, name=change.name)
-            if change.action == "DELETE":
-                # Only a later DELETE can fail after one went through (see the rule).
-                log.error("cannot undo DELETE %s", describe(change))
-                failed.append(f"{describe(change)} (it was deleted and cannot be put back)")
-                continue
-            try:
-                if change.action == "CREATE":
-                    uid = step.after.get("metadata", {}).get("uid")
-                    await wire.as_caller(
-                        change.cluster,
-                        "DELETE",
-                        path,
-                        body={"preconditions": {"uid": uid}} if uid else None,
-                        timeout=timeout,
-                    )
-                elif change.action == "PATCH" and step.before and step.applied:
-                    patch = restore_patch(
-                        before=step.before, after=step.after, applied=step.applied
-                    )
-                    if patch:
-                        await wire.as_caller(
-                            change.cluster,
-                            "PATCH",
-                            path,
-                            body=patch,
-                            content_type="application/merge-patch+json",
-                            timeout=timeout,
-                        )
-                log.info("undid %s %s", change.action, describe(change))
-            except KubeError as exc:
-                if isinstance(exc, ApiError) and exc.status == 404 and change.action == "CREATE":
-                    continue  # already gone
-                why = refusal(exc, change).message  # redacted, unlike the raw answer
-                log.error("could not undo %s %s: %s", change.action, describe(change), why)
-                failed.append(f"{describe(change)} ({why})")
-        if not failed:
-            return error
-        return UserError(
-            error.code,
-            f"{error.message} Undoing the earlier steps failed for {', '.join(failed)}; "
-            "check those objects.",
-            error.field,
-        )
 
     # ------------------------------------------------------------- idempotency
 

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from apis.resources import CONFIG_MAPS, ResourceType
+from core.times import parse_time
 from kube.client import ApiError, KubeError, Unreachable
 from resolvers.writes.plan import Action, Change, UserError, Warning, WarningCode
 from resolvers.writes.wire import Wire
@@ -248,7 +249,7 @@ class IdempotencyRecords:
                 raise
 
     def _stale(self, record: Mapping[str, Any]) -> bool:
-        created = _parse_time(str(record.get("metadata", {}).get("creationTimestamp") or ""))
+        created = parse_time(record.get("metadata", {}).get("creationTimestamp"))
         if created is None:
             return True
         age = (_now() - created).total_seconds()
@@ -305,10 +306,3 @@ def _compare(record: Mapping[str, Any], *, username: str, digest: str) -> Replay
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

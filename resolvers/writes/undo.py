@@ -1,5 +1,8 @@
-"""Putting a patched object back: the JSON merge patch from the object after our apply to
-the object before it, limited to the fields the apply body named.
+"""Undoing what a call applied, when a later step of it fails (``engine.py``'s step 3).
+
+What was created is deleted (only that very object, by uid). A patched object is put
+back with the JSON merge patch from the object after our apply to the object before it,
+limited to the fields the apply body named.
 
 Limiting it to the apply body's fields matters: whatever else differs between the two
 reads (``status`` a controller wrote, another manager's labels, ``resourceVersion``) was
@@ -9,9 +12,16 @@ merge patch cannot address list items), which is what the apply replaced anyway.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
-from resolvers.writes.plan import JSONDict
+from kube.client import ApiError, KubeError
+from resolvers.writes.plan import Change, JSONDict, UserError
+from resolvers.writes.refusals import describe, refusal
+from resolvers.writes.wire import Wire
+
+log = logging.getLogger("stashql.writes")
 
 # Server-owned or identity fields: never part of what undo writes.
 _SKIP_TOP = frozenset({"apiVersion", "kind", "status"})
@@ -76,3 +86,65 @@ def _diff(before: Any, after: Any, applied: Any, skip: frozenset[str]) -> Any:
                 out[key] = value
         return out or _MISSING
     return before
+
+
+@dataclass
+class Done:
+    """One applied step, with what undoing it needs."""
+
+    change: Change
+    after: JSONDict
+    before: JSONDict | None = None
+    applied: JSONDict | None = None
+
+
+async def undo_applied(
+    wire: Wire, done: list[Done], error: UserError, *, timeout: float
+) -> UserError:
+    """Undo ``done`` in reverse, as the caller; the error to answer (saying so if
+    undoing failed)."""
+    failed: list[str] = []
+    for step in reversed(done):
+        change = step.change
+        path = change.resource.path(namespace=change.namespace, name=change.name)
+        if change.action == "DELETE":
+            # Only a later DELETE can fail after one went through (deletes come last).
+            log.error("cannot undo DELETE %s", describe(change))
+            failed.append(f"{describe(change)} (it was deleted and cannot be put back)")
+            continue
+        try:
+            if change.action == "CREATE":
+                uid = step.after.get("metadata", {}).get("uid")
+                await wire.as_caller(
+                    change.cluster,
+                    "DELETE",
+                    path,
+                    body={"preconditions": {"uid": uid}} if uid else None,
+                    timeout=timeout,
+                )
+            elif change.action == "PATCH" and step.before and step.applied:
+                patch = restore_patch(before=step.before, after=step.after, applied=step.applied)
+                if patch:
+                    await wire.as_caller(
+                        change.cluster,
+                        "PATCH",
+                        path,
+                        body=patch,
+                        content_type="application/merge-patch+json",
+                        timeout=timeout,
+                    )
+            log.info("undid %s %s", change.action, describe(change))
+        except KubeError as exc:
+            if isinstance(exc, ApiError) and exc.status == 404 and change.action == "CREATE":
+                continue  # already gone
+            why = refusal(exc, change).message  # redacted, unlike the raw answer
+            log.error("could not undo %s %s: %s", change.action, describe(change), why)
+            failed.append(f"{describe(change)} ({why})")
+    if not failed:
+        return error
+    return UserError(
+        error.code,
+        f"{error.message} Undoing the earlier steps failed for {', '.join(failed)}; "
+        "check those objects.",
+        error.field,
+    )

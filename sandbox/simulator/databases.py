@@ -27,8 +27,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from apis.objects import int_or, mapping_at, name_of, parse_time, str_at, text_at, uid_of
+from apis.objects import int_or, mapping_at, name_of, str_at, text_at, uid_of
 from apis.resources import REPOSITORIES, ResourceType
+from core.times import parse_time
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog

@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from apis.objects import dig, mapping_at, name_of, parse_time, str_at, text_at
+from apis.objects import dig, mapping_at, name_of, str_at, text_at
 from apis.resources import BACKUP_STORAGES, REPOSITORIES, SNAPSHOTS
+from core.times import parse_time
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator.bucket import Buckets, sync_repository

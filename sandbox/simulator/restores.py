@@ -36,7 +36,6 @@ from apis.objects import (
     mapping_at,
     mappings_at,
     name_of,
-    parse_time,
     str_at,
     text_at,
     uid_of,
@@ -50,6 +49,7 @@ from apis.resources import (
     STORAGE,
     ResourceType,
 )
+from core.times import parse_time
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog

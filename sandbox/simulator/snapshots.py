@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from apis.objects import dig, int_at, int_or, mapping_at, name_of, parse_time, str_at, text_at
+from apis.objects import dig, int_at, int_or, mapping_at, name_of, str_at, text_at
 from apis.resources import SNAPSHOTS
 from core.quantities import parse_size
+from core.times import parse_time
 from kube.client import JSONDict
 from sandbox import objects as o
 from sandbox.simulator import catalog

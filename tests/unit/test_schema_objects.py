@@ -30,6 +30,7 @@ from apis.resources import (
 )
 from core import quantities
 from core.ids import GlobalRef, decode_id
+from core.times import parse_time
 from resolvers.reads import choosing, summaries
 from resolvers.reads.context import ClusterInfo, RequestContext, Viewer
 from resolvers.reads.graph import Item
@@ -1093,7 +1094,7 @@ def test_parse_size_refuses_what_is_not_a_size(text: str) -> None:
 def test_parse_time_reads_kubernetes_and_go_formats(
     value: object, expected: datetime | None
 ) -> None:
-    assert objects.parse_time(value) == expected
+    assert parse_time(value) == expected
 
 
 @pytest.mark.parametrize(

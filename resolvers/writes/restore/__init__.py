@@ -21,9 +21,8 @@ from resolvers.writes.restore.new import (
     NewDatabasePlan,
     plan_create_database,
     plan_restore_to_new_database,
-    secrets_to_copy,
 )
-from resolvers.writes.restore.transfer import secrets_needed
+from resolvers.writes.restore.transfer import secrets_needed, secrets_to_copy
 
 __all__ = [
     "CreateDatabaseInput",

@@ -49,10 +49,10 @@ from resolvers.writes.restore.source import (
     Resolved,
     Target,
     given_source,
-    latest_snapshot,
-    named_snapshot,
+    resolve_snapshot,
+    source_cluster,
 )
-from resolvers.writes.restore.transfer import secrets_needed, transfer
+from resolvers.writes.restore.transfer import transfer
 
 _SOURCE: tuple[str, ...] = ("source",)
 
@@ -64,38 +64,6 @@ class NewDatabasePlan:
     database: tuple[str, str, str, str] | None = None
     restore_session: str | None = None
     snapshot: tuple[str, str] | None = None
-
-
-def _resolve(
-    store: Store,
-    source: RestoreSourceInput,
-    *,
-    which: str,
-    default_cluster: str,
-    target: Target,
-    plan: Plan,
-    field_root: tuple[str, ...],
-) -> Resolved | None:
-    if which == "snapshot":
-        assert source.snapshot is not None
-        return named_snapshot(
-            store,
-            source.snapshot,
-            default_cluster=default_cluster,
-            target=target,
-            plan=plan,
-            field=(*field_root, "snapshot"),
-        )
-    assert source.latest is not None
-    return latest_snapshot(
-        store,
-        source.latest,
-        default_cluster=default_cluster,
-        target=target,
-        database=None,
-        plan=plan,
-        field=(*field_root, "latest"),
-    )
 
 
 def _fill_from_snapshot(
@@ -324,7 +292,7 @@ def plan_create_database(
             return _refused(result)
         if which != "pointInTime":
             target = Target(cluster=cluster, kind=inp.kind, version=inp.version)
-            resolved = _resolve(
+            resolved = resolve_snapshot(
                 store,
                 inp.init_from,
                 which=which,
@@ -388,33 +356,33 @@ def plan_restore_to_new_database(
     which = given_source(inp.source, plan, field=_SOURCE)
     if which is None:
         return result
-    source_cluster = _source_cluster(inp.source, cluster)
-    target_cluster = inp.cluster or source_cluster
+    from_cluster = source_cluster(inp.source, cluster)
+    target_cluster = inp.cluster or from_cluster
     resolved: Resolved | None = None
     saved: Mapping[str, Any] | None = None
     if which == "pointInTime":
         assert inp.source.point_in_time is not None
         ref = inp.source.point_in_time.database
         app = restores.find_app(
-            store, cluster=source_cluster, kind=ref.kind, namespace=ref.namespace, name=ref.name
+            store, cluster=from_cluster, kind=ref.kind, namespace=ref.namespace, name=ref.name
         )
         kind = app[0]
-        saved = _saved_database(store, source_cluster, app)
+        saved = _saved_database(store, from_cluster, app)
         version = (
             inp.version
             or objects.str_at(saved, "spec", "version")
-            or _base_version(store, source_cluster, app)
+            or _base_version(store, from_cluster, app)
         )
         if not kind:
             plan.refuse(
                 "RECOVERY_NOT_AVAILABLE",
-                f"No backups of {ref.namespace}/{ref.name} were found in cluster {source_cluster}.",
+                f"No backups of {ref.namespace}/{ref.name} were found in cluster {from_cluster}.",
                 field=(*_SOURCE, "pointInTime", "database"),
             )
             return result
     else:
         first = Target(cluster=target_cluster, version=inp.version)
-        resolved = _resolve(
+        resolved = resolve_snapshot(
             store,
             inp.source,
             which=which,
@@ -449,7 +417,7 @@ def plan_restore_to_new_database(
             field=("storageSize",),
         )
         return _refused(result)
-    same_cluster = target_cluster == source_cluster
+    same_cluster = target_cluster == from_cluster
     storage_class = inp.storage_class or (
         objects.str_at(saved, "spec", "storage", "storageClassName") if same_cluster else None
     )
@@ -476,22 +444,13 @@ def plan_restore_to_new_database(
         now=now,
         secrets=secrets,
         can_create_storage=can_create_storage,
-        copy_catalog_from=None if same_cluster else source_cluster,
+        copy_catalog_from=None if same_cluster else from_cluster,
         version_field=("version",),
         source_field=_SOURCE,
     )
     if plan.refused:
         return _refused(result)
     return result
-
-
-def _source_cluster(source: RestoreSourceInput, default: str) -> str:
-    ref = (
-        source.snapshot
-        or (source.latest.repository or source.latest.database if source.latest else None)
-        or (source.point_in_time.database if source.point_in_time else None)
-    )
-    return (ref.cluster if ref is not None else None) or default
 
 
 def _saved_database(
@@ -509,36 +468,3 @@ def _base_version(store: Store, cluster: str, app: tuple[str, str, str]) -> str 
         if version:
             return version
     return None
-
-
-def secrets_to_copy(
-    store: Store,
-    source: RestoreSourceInput,
-    *,
-    default_cluster: str,
-    target_cluster: str | None,
-) -> list[tuple[str, str, str]]:
-    """(cluster, namespace, name) of the Secrets the mutation reads as the caller before
-    planning: the storage credentials and encryption Secrets of a snapshot in another
-    cluster than the new database's (``target_cluster``; None: the source's). Nothing
-    for a source in the same cluster, a point in time, or a source the planner refuses.
-    """
-    scratch = Plan()
-    which = given_source(source, scratch, field=_SOURCE)
-    if which is None or which == "pointInTime":
-        return []
-    source_cluster = _source_cluster(source, default_cluster)
-    if (target_cluster or source_cluster) == source_cluster:
-        return []
-    resolved = _resolve(
-        store,
-        source,
-        which=which,
-        default_cluster=default_cluster,
-        target=Target(cluster=target_cluster or source_cluster),
-        plan=scratch,
-        field_root=_SOURCE,
-    )
-    if resolved is None:
-        return []
-    return secrets_needed(store, cluster=resolved.cluster, repository=resolved.repository)

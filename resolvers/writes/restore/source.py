@@ -230,3 +230,47 @@ def latest_snapshot(
         field=field,
     )
     return None
+
+
+def resolve_snapshot(
+    store: Store,
+    source: RestoreSourceInput,
+    *,
+    which: str,
+    default_cluster: str,
+    target: Target,
+    plan: Plan,
+    field_root: tuple[str, ...],
+) -> Resolved | None:
+    """A named or the latest snapshot (``which``: the source's one field given), else
+    None with the refusal in ``plan``."""
+    if which == "snapshot":
+        assert source.snapshot is not None
+        return named_snapshot(
+            store,
+            source.snapshot,
+            default_cluster=default_cluster,
+            target=target,
+            plan=plan,
+            field=(*field_root, "snapshot"),
+        )
+    assert source.latest is not None
+    return latest_snapshot(
+        store,
+        source.latest,
+        default_cluster=default_cluster,
+        target=target,
+        database=None,
+        plan=plan,
+        field=(*field_root, "latest"),
+    )
+
+
+def source_cluster(source: RestoreSourceInput, default: str) -> str:
+    """The cluster the source names, else ``default``."""
+    ref = (
+        source.snapshot
+        or (source.latest.repository or source.latest.database if source.latest else None)
+        or (source.point_in_time.database if source.point_in_time else None)
+    )
+    return (ref.cluster if ref is not None else None) or default

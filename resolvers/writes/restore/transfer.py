@@ -17,9 +17,11 @@ from apis.resources import BACKUP_STORAGES, REPOSITORIES, SECRETS
 from resolvers.choices import usage_allows
 from resolvers.writes.backup.common import GATEWAY, MANAGED_BY
 from resolvers.writes.plan import Change, JSONDict, Plan, Store
-from resolvers.writes.restore.inputs import SecretData
+from resolvers.writes.restore.inputs import RestoreSourceInput, SecretData
+from resolvers.writes.restore.source import Target, given_source, resolve_snapshot, source_cluster
 
 _PROVIDER_KEYS = ("s3", "gcs", "azure", "local")
+_SOURCE: tuple[str, ...] = ("source",)
 # Fields that say where the data is; credentials and tuning do not.
 _NOT_LOCATION = frozenset({"secretName", "maxConnections", "insecureTLS"})
 
@@ -283,3 +285,36 @@ def transfer(
         )
     )
     return Transferred(namespace, name, encryption)
+
+
+def secrets_to_copy(
+    store: Store,
+    source: RestoreSourceInput,
+    *,
+    default_cluster: str,
+    target_cluster: str | None,
+) -> list[tuple[str, str, str]]:
+    """(cluster, namespace, name) of the Secrets the mutation reads as the caller before
+    planning: the storage credentials and encryption Secrets of a snapshot in another
+    cluster than the new database's (``target_cluster``; None: the source's). Nothing
+    for a source in the same cluster, a point in time, or a source the planner refuses.
+    """
+    scratch = Plan()
+    which = given_source(source, scratch, field=_SOURCE)
+    if which is None or which == "pointInTime":
+        return []
+    where = source_cluster(source, default_cluster)
+    if (target_cluster or where) == where:
+        return []
+    resolved = resolve_snapshot(
+        store,
+        source,
+        which=which,
+        default_cluster=default_cluster,
+        target=Target(cluster=target_cluster or where),
+        plan=scratch,
+        field_root=_SOURCE,
+    )
+    if resolved is None:
+        return []
+    return secrets_needed(store, cluster=resolved.cluster, repository=resolved.repository)
