@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dataset import Expected, origin_for, seed_fixtures, seed_snapshots
+from bench.mutations import BEGIN as MUTATIONS_BEGIN
 from bench.procs import (
     REPO,
     BenchError,
@@ -349,7 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out: Path = args.out
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown(result))
+        # The mutations benchmark's section (bench/mutations.py) is kept as it is.
+        kept = ""
+        if out.exists() and MUTATIONS_BEGIN in (old := out.read_text()):
+            kept = MUTATIONS_BEGIN + old.split(MUTATIONS_BEGIN, 1)[1]
+        out.write_text(markdown(result) + ("\n" + kept if kept else ""))
         log(f"wrote {out}")
     log(f"done in {(time.perf_counter() - began) / 60:.1f} min")
     return 0
