@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import graphql
 import httpx
 import pytest
 
+from tests.docs_examples import FENCED, examples
 from tests.helpers import eventually, free_port
 from tests.ws import GraphQLWebSocket
 
@@ -38,9 +38,7 @@ pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 STASHQL = str(Path(sys.executable).with_name("stashql"))
-FENCED = re.compile(r"^[ \t]*```(\w+)[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
 FAIL_NEVER = ("--fail-rate", "0")
-INLINE = re.compile(r"`((?:mutation|subscription|query)?\s*\{[^`]*\})`")
 
 
 def _section(title: str) -> str:
@@ -51,20 +49,7 @@ def _section(title: str) -> str:
 
 def _operations(title: str) -> list[str]:
     """Every GraphQL operation of a README section, fenced or inline, in reading order."""
-    text = _section(title)
-    found: list[tuple[int, str]] = []
-    for match in FENCED.finditer(text):
-        if match.group(1) != "graphql":
-            continue
-        block = match.group(2)
-        for definition in graphql.parse(block).definitions:
-            assert definition.loc is not None
-            found.append((match.start(), block[definition.loc.start : definition.loc.end]))
-    for match in INLINE.finditer(text):
-        body = match.group(1)
-        if body.count("{") == body.count("}") and "(" in body and '": ' not in body:
-            found.append((match.start(), body))
-    return [op for _, op in sorted(found, key=lambda x: x[0])]
+    return [example.operation for example in examples(_section(title))]
 
 
 def _find(operations: list[str], *needles: str) -> str:
