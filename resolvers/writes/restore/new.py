@@ -46,6 +46,7 @@ from resolvers.writes.restore.shape import (
     rfc3339,
 )
 from resolvers.writes.restore.source import (
+    SOURCE_FIELD,
     Resolved,
     Target,
     given_source,
@@ -53,8 +54,6 @@ from resolvers.writes.restore.source import (
     source_cluster,
 )
 from resolvers.writes.restore.transfer import transfer
-
-_SOURCE: tuple[str, ...] = ("source",)
 
 
 @dataclass
@@ -353,7 +352,7 @@ def plan_restore_to_new_database(
     names none), and the new database goes to ``inp.cluster`` or the source's."""
     result = NewDatabasePlan()
     plan = result.plan
-    which = given_source(inp.source, plan, field=_SOURCE)
+    which = given_source(inp.source, plan, field=SOURCE_FIELD)
     if which is None:
         return result
     from_cluster = source_cluster(inp.source, cluster)
@@ -377,7 +376,7 @@ def plan_restore_to_new_database(
             plan.refuse(
                 "RECOVERY_NOT_AVAILABLE",
                 f"No backups of {ref.namespace}/{ref.name} were found in cluster {from_cluster}.",
-                field=(*_SOURCE, "pointInTime", "database"),
+                field=(*SOURCE_FIELD, "pointInTime", "database"),
             )
             return result
     else:
@@ -389,7 +388,7 @@ def plan_restore_to_new_database(
             default_cluster=cluster,
             target=first,
             plan=plan,
-            field_root=_SOURCE,
+            field_root=SOURCE_FIELD,
         )
         if resolved is None:
             return _refused(result)
@@ -446,7 +445,7 @@ def plan_restore_to_new_database(
         can_create_storage=can_create_storage,
         copy_catalog_from=None if same_cluster else from_cluster,
         version_field=("version",),
-        source_field=_SOURCE,
+        source_field=SOURCE_FIELD,
     )
     if plan.refused:
         return _refused(result)

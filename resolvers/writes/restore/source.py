@@ -15,6 +15,9 @@ from resolvers.writes.backup.inputs import ObjectRefInput
 from resolvers.writes.plan import ErrorCode, JSONDict, Plan, Store
 from resolvers.writes.restore.inputs import LatestSnapshotInput, RestoreSourceInput
 
+# Where a restoreToNewDatabase input's source sits, for the field of a refusal.
+SOURCE_FIELD: tuple[str, ...] = ("source",)
+
 
 @dataclass(frozen=True)
 class Target:

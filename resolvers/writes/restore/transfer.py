@@ -18,10 +18,15 @@ from resolvers.choices import usage_allows
 from resolvers.writes.backup.common import GATEWAY, MANAGED_BY
 from resolvers.writes.plan import Change, JSONDict, Plan, Store
 from resolvers.writes.restore.inputs import RestoreSourceInput, SecretData
-from resolvers.writes.restore.source import Target, given_source, resolve_snapshot, source_cluster
+from resolvers.writes.restore.source import (
+    SOURCE_FIELD,
+    Target,
+    given_source,
+    resolve_snapshot,
+    source_cluster,
+)
 
 _PROVIDER_KEYS = ("s3", "gcs", "azure", "local")
-_SOURCE: tuple[str, ...] = ("source",)
 # Fields that say where the data is; credentials and tuning do not.
 _NOT_LOCATION = frozenset({"secretName", "maxConnections", "insecureTLS"})
 
@@ -300,7 +305,7 @@ def secrets_to_copy(
     for a source in the same cluster, a point in time, or a source the planner refuses.
     """
     scratch = Plan()
-    which = given_source(source, scratch, field=_SOURCE)
+    which = given_source(source, scratch, field=SOURCE_FIELD)
     if which is None or which == "pointInTime":
         return []
     where = source_cluster(source, default_cluster)
@@ -313,7 +318,7 @@ def secrets_to_copy(
         default_cluster=default_cluster,
         target=Target(cluster=target_cluster or where),
         plan=scratch,
-        field_root=_SOURCE,
+        field_root=SOURCE_FIELD,
     )
     if resolved is None:
         return []
