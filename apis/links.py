@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+from apis import objects
 from apis.resources import CORE, STORAGE
 
 JSONDict = dict[str, Any]
@@ -54,6 +55,20 @@ def snapshot_repository(obj: JSONDict) -> Iterable[Hashable]:
         "kubestash.com/repo-name"
     )
     return [(ns, str(repo))] if repo else []
+
+
+def snapshot_repository_name(obj: JSONDict) -> Iterable[Hashable]:
+    """``spec.repository`` alone, as the snapshot filter's ``repository`` matches it."""
+    repo = _spec(obj).get("repository")
+    return [repo] if isinstance(repo, str) and repo else []
+
+
+def snapshot_phase(obj: JSONDict) -> Iterable[Hashable]:
+    return [objects.snapshot_phase(obj)]
+
+
+def snapshot_type(obj: JSONDict) -> Iterable[Hashable]:
+    return [objects.snapshot_type(obj)]
 
 
 def target_app(obj: JSONDict) -> Iterable[Hashable]:
@@ -111,7 +126,14 @@ def sorted_for(group: str, kind: str) -> dict[str, SortFunc]:
 def indexes_for(group: str, kind: str) -> dict[str, IndexFunc]:
     specs: dict[str, IndexFunc] = {"namespace": by_namespace}
     if (group, kind) == (STORAGE, "Snapshot"):
-        specs |= {"app": snapshot_app, "repository": snapshot_repository}
+        # phase, type and repository_name answer the list filters (counts, pages).
+        specs |= {
+            "app": snapshot_app,
+            "repository": snapshot_repository,
+            "repository_name": snapshot_repository_name,
+            "phase": snapshot_phase,
+            "type": snapshot_type,
+        }
     elif (group, kind) in ((CORE, "BackupConfiguration"), (CORE, "RestoreSession")):
         specs |= {"app": target_app}
     elif (group, kind) == (STORAGE, "Repository"):

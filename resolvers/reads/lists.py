@@ -9,8 +9,7 @@ Ties are broken by cluster, namespace and name, so the order is total and stable
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +19,10 @@ from apis.resources import CORE, KUBEDB, STORAGE
 from core.errors import InvalidInput
 from core.selectors import Selector, parse_selector
 from core.times import parse_time
+from resolvers.reads import indexed
 from resolvers.reads.backup import backup_health
 from resolvers.reads.graph import Graph, Item, Scan
-from resolvers.reads.paging import Page, SortKey, decode_cursor, paginate, take
+from resolvers.reads.paging import Page, SortKey, paginate
 from resolvers.reads.queries import (
     DatabaseQuery,
     RefQuery,
@@ -31,7 +31,6 @@ from resolvers.reads.queries import (
     SnapshotQuery,
 )
 from watchers.cache import ClusterProblem
-from watchers.informer import Informer
 
 # Bounds on filter input: lists in filters are matched against every object.
 MAX_FILTER_VALUES = 100
@@ -238,40 +237,26 @@ def snapshots(
     after: str | None,
     descending: bool,
 ) -> Listing:
-    accept = snapshot_predicate(graph, query)
-    if query.database is not None:
-        # Through the app index; the predicate applies clusters and namespaces.
-        items: Iterable[Item] = [
-            i
-            for cluster, key in _app_keys(graph, query.database)
-            for i in graph.related(cluster, STORAGE, "Snapshot", "app", key)
-        ]
-        problems: list[ClusterProblem] = graph.scan(
-            STORAGE, "Snapshot", clusters=query.clusters
-        ).problems
-    else:
-        scan: Scan = graph.scan(
-            STORAGE,
-            "Snapshot",
-            clusters=_bounded(query.clusters, "clusters"),
-            namespaces=_bounded(query.namespaces, "namespaces"),
+    """Through the informers' indexes and time-sorted lists (``resolvers.reads.indexed``):
+    neither a page nor ``totalCount`` is a pass over every snapshot when the filter is on
+    indexed fields (clusters, namespaces, database, repository, types, phases)."""
+    snapshot_filter(query)  # refuses bad filters, as the list always has
+    residual = (
+        snapshot_filter(
+            SnapshotQuery(
+                methods=query.methods,
+                taken_after=query.taken_after,
+                taken_before=query.taken_before,
+            )
         )
-        return Listing(
-            page=_sorted_snapshots(
-                scan, query, accept, first=first, after=after, descending=descending
-            ),
-            problems=scan.problems,
-        )
-    ordering = "snapshots:desc" if descending else "snapshots:asc"
-    page = _page(
-        (i for i in items if accept(i)),
-        snapshot_key,
-        ordering=ordering,
-        first=first,
-        after=after,
-        descending=descending,
+        if query.methods or query.taken_after or query.taken_before
+        else None
     )
-    return Listing(page=page, problems=problems)
+    apps = _app_keys(graph, query.database) if query.database is not None else None
+    scan = graph.scan(STORAGE, "Snapshot", clusters=query.clusters, namespaces=query.namespaces)
+    wanted = indexed.SnapshotIndexQuery.of(query, apps=apps, residual=residual)
+    page = indexed.page(scan, wanted, first=first, after=after, descending=descending)
+    return Listing(page=page, problems=scan.problems)
 
 
 def joined_snapshots(
@@ -296,59 +281,6 @@ def joined_snapshots(
         after=after,
         descending=descending,
     )
-
-
-def _sorted_snapshots(
-    scan: Scan,
-    query: SnapshotQuery,
-    accept: Callable[[Item], bool],
-    *,
-    first: int | None,
-    after: str | None,
-    descending: bool,
-) -> Page[Item]:
-    """Walk each informer's time-sorted index from the cursor, merged across clusters.
-
-    A page costs O(log n + what it skips by filter), not a pass over every snapshot;
-    only ``totalCount`` needs that pass, and it runs only if the client asks for it.
-    """
-    ordering = "snapshots:desc" if descending else "snapshots:asc"
-    cursor = decode_cursor(ordering, after) if after else None
-
-    def stream(
-        informer: Informer, namespaces: frozenset[str] | None
-    ) -> Iterator[tuple[SortKey, Item]]:
-        cluster, resource = informer.cluster, informer.resource
-        start: tuple[str, ...] | None = None
-        if cursor is not None:
-            # Local keys are (time, namespace, name); position at the cursor's time and
-            # let the global comparison below settle ties between clusters.
-            edge = str(cursor[0])
-            start = (edge, "\U0010ffff") if descending else (edge,)
-        for time, ns, name in informer.sorted_keys("time", after=start, reverse=descending):
-            key: SortKey = (time, cluster, ns, name)
-            if cursor is not None and (key >= cursor if descending else key <= cursor):
-                continue
-            if namespaces is not None and ns not in namespaces:
-                continue
-            raw = informer.get(ns, name)
-            if raw is None:
-                continue
-            item = Item(cluster, raw, resource)
-            if accept(item):
-                yield key, item
-
-    merged = heapq.merge(
-        *(stream(i, ns) for i, ns in scan.sources), key=lambda e: e[0], reverse=descending
-    )
-    trivial = query == SnapshotQuery(clusters=query.clusters, namespaces=query.namespaces)
-
-    def count() -> int:
-        if trivial and all(ns is None for _, ns in scan.sources):
-            return sum(len(i) for i, _ in scan.sources)
-        return sum(1 for i in scan if accept(i))
-
-    return take(merged, ordering=ordering, first=first, count=count)
 
 
 # ------------------------------------------------------------------ repositories
