@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from auth.audit import AuditLog
 from auth.gate import Authenticator, Gate
+from gateway.documents import document_cache
 from gateway.graphiql import assets_route
 from gateway.health import health_routes
 from gateway.limits import limit_extensions
@@ -38,6 +39,9 @@ def create_app(settings: Settings) -> Starlette:
         extensions=[
             MaskUnexpectedErrors,
             *limit_extensions(settings.limits, clusters=lambda: len(services().clusters)),
+            # After the limits: they set the parser's options and check every request,
+            # cached document or not (see gateway/documents.py).
+            document_cache(),
         ]
     )
     authenticator = Authenticator(settings.gate, lambda: services().reviewer)
