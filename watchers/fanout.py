@@ -9,6 +9,10 @@ informers, so the number of watches on the API servers does not grow with subscr
   A client that reconnects with a resume token (the resourceVersions it last saw) gets
   what it missed from that history, or a RESYNC when the history no longer reaches back
   that far or an informer had to re-list (a gap: events may have been missed).
+- The informer's listener does O(1) work per event: it records the change in the history
+  and appends it to a pending list; a separate loop callback hands the pending changes
+  to the subscribers of their stream (indexed by stream), so a busy fan-out never holds
+  up the informer's watch reads.
 """
 
 from __future__ import annotations
@@ -42,7 +46,12 @@ class Closed:
     """The gateway is shutting down: finish the subscription cleanly."""
 
 
-Item = Change | Resync | Closed
+@dataclass(frozen=True)
+class Poke:
+    """No change: wakes the stream to look at its other work (joiners, RESYNCs)."""
+
+
+Item = Change | Resync | Closed | Poke
 
 
 def _rv(value: str) -> int | None:
@@ -92,6 +101,8 @@ class Subscriber:
     wants: Callable[[str, str, str], bool]  # (cluster, group, kind) -> interested?
     queue: asyncio.Queue[Item] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
     overflowed: bool = False
+    # Pending changes numbered below this were already in the store when it subscribed.
+    start: int = 0
 
     def offer(self, item: Item) -> None:
         if self.overflowed:
@@ -107,6 +118,11 @@ class Subscriber:
             self.queue.get_nowait()
         self.overflowed = False
 
+    def poke(self) -> None:
+        """Wake the stream (when its queue is full it is awake anyway)."""
+        if not self.overflowed and self.queue.empty():
+            self.queue.put_nowait(Poke())
+
 
 class Hub:
     def __init__(
@@ -117,12 +133,19 @@ class Hub:
         self._queue_size = queue
         self._history: dict[StreamKey, _History] = {}
         self._subscribers: set[Subscriber] = set()
+        # Who wants each stream, decided once per (subscriber, stream).
+        self._by_stream: dict[StreamKey, set[Subscriber]] = {}
+        # Changes seen by the listener, not yet handed to subscribers: (sequence, key, item).
+        self._pending: deque[tuple[int, StreamKey, Item]] = deque()
+        self._sequence = 0
+        self._scheduled = False
         self.closed = False
         cache.add_listener(self._on_event)
 
     def close(self) -> None:
         self.closed = True
         self._cache.remove_listener(self._on_event)
+        self.flush()
         for sub in list(self._subscribers):
             sub.overflowed = False
             try:
@@ -145,25 +168,48 @@ class Hub:
         return found
 
     def _on_event(self, event: Change | Relisted) -> None:
+        """The informers' listener: runs inside their watch loops, so O(1) per event."""
         key = (event.cluster, event.resource.group, event.resource.kind)
+        item: Item
         if isinstance(event, Relisted):
             # A gap: whatever happened between the old and new list may be missing.
             self._history[key] = _History(
                 events=deque(maxlen=self._history_size), floor=_rv(event.resource_version) or 0
             )
-            for sub in self._subscribers:
-                if sub.wants(*key):
-                    sub.offer(Resync(reason=f"{event.cluster} re-listed {event.resource.plural}"))
-            return
-        rv = _rv(event.resource_version)
-        history = self._history_for(key, event.resource_version)
-        if rv is not None:
-            if len(history.events) == history.events.maxlen:
-                history.floor = history.events[0][0]
-            history.events.append((rv, event))
-        for sub in self._subscribers:
-            if sub.wants(*key):
-                sub.offer(event)
+            item = Resync(reason=f"{event.cluster} re-listed {event.resource.plural}")
+        else:
+            rv = _rv(event.resource_version)
+            history = self._history_for(key, event.resource_version)
+            if rv is not None:
+                if len(history.events) == history.events.maxlen:
+                    history.floor = history.events[0][0]
+                history.events.append((rv, event))
+            item = event
+        self._sequence += 1
+        self._pending.append((self._sequence, key, item))
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop (a synchronous caller): hand out now
+                self.flush()
+
+    def flush(self) -> None:
+        """Hand every pending change to the subscribers of its stream, in order."""
+        self._scheduled = False
+        pending = self._pending
+        while pending:
+            seq, key, item = pending.popleft()
+            for sub in self._wanting(key):
+                if seq >= sub.start:
+                    sub.offer(item)
+
+    def _wanting(self, key: StreamKey) -> set[Subscriber]:
+        found = self._by_stream.get(key)
+        if found is None:
+            found = {sub for sub in self._subscribers if sub.wants(*key)}
+            self._by_stream[key] = found
+        return found
 
     # ------------------------------------------------------------------ subscribing
 
@@ -175,8 +221,14 @@ class Hub:
         Nothing awaits between registering and reading the positions, so the snapshot a
         caller takes of those informers' stores now is exactly what precedes the queue.
         """
-        sub = Subscriber(wants=wants, queue=asyncio.Queue(self._queue_size))
+        # Changes still pending are in the stores already: the snapshot holds them.
+        sub = Subscriber(
+            wants=wants, queue=asyncio.Queue(self._queue_size), start=self._sequence + 1
+        )
         self._subscribers.add(sub)
+        for key, wanting in self._by_stream.items():
+            if wants(*key):
+                wanting.add(sub)
         informers = [
             informer
             for cluster in self._cache.clusters.values()
@@ -192,6 +244,8 @@ class Hub:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
+        for wanting in self._by_stream.values():
+            wanting.discard(sub)
 
     def missed(
         self, since: dict[StreamKey, str], streams: Iterable[StreamKey]
