@@ -8,6 +8,7 @@ the write pipeline, the subscription hub and the audit log. ``create_app`` opens
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from auth.access import AccessReviewer, ViewerAccess
@@ -25,6 +26,15 @@ from watchers.cache import Cache
 from watchers.clusters import ClusterHandle, ClusterMonitor
 from watchers.fanout import Hub
 
+# WebSocket connections of one viewer opened within this many seconds share one prepared
+# access view (one batch of reviews, not one per connection: a reconnect storm of
+# thousands of subscribers costs a few reviews). Well below the reviews' own cache time
+# and the subscriptions' re-decision interval, so revocations still stop the flow.
+SHARED_ACCESS = 5.0
+SHARED_ACCESS_ENTRIES = 10_000
+
+ViewerKey = tuple[str, str, tuple[str, ...]]
+
 
 @dataclass
 class Services:
@@ -41,6 +51,9 @@ class Services:
     audit: AuditLog = field(default_factory=AuditLog)
     run_workflows: bool = True
     started: bool = False
+    _shared_access: dict[ViewerKey, tuple[float, asyncio.Future[ViewerAccess]]] = field(
+        default_factory=dict
+    )
 
     def ready(self) -> bool:
         """Every reachable cluster's informers have listed once (and one is reachable:
@@ -50,10 +63,38 @@ class Services:
         reachable = [i.name for i in self.monitor.cluster_infos() if i.reachable]
         return bool(reachable) and all(self.cache.clusters[n].synced for n in reachable)
 
-    async def graph_for(self, viewer: Viewer) -> Graph:
+    async def graph_for(self, viewer: Viewer, *, shared: bool = False) -> Graph:
+        """The viewer's view of the cache, access decided. ``shared`` (WebSocket
+        connections): reuse one prepared within ``SHARED_ACCESS`` seconds, or one being
+        prepared right now, instead of deciding again."""
+        if not shared:
+            access = ViewerAccess(self.access, viewer, self.cache)
+            await access.prepare()
+            return Graph(self.cache, access)
+        key = (viewer.username, viewer.uid or "", tuple(sorted(viewer.groups)))
+        now = time.monotonic()
+        hit = self._shared_access.get(key)
+        if hit is None or hit[0] < now:
+            if len(self._shared_access) >= SHARED_ACCESS_ENTRIES:
+                for old in [k for k, (until, _) in self._shared_access.items() if until < now]:
+                    del self._shared_access[old]
+                if len(self._shared_access) >= SHARED_ACCESS_ENTRIES:
+                    self._shared_access.clear()
+            future = asyncio.ensure_future(self._prepared(viewer))
+            hit = (now + SHARED_ACCESS, future)
+            self._shared_access[key] = hit
+        try:
+            prepared = await asyncio.shield(hit[1])
+        except Exception:
+            if self._shared_access.get(key) is hit:
+                del self._shared_access[key]  # the next connection tries again
+            raise
+        return Graph(self.cache, prepared)
+
+    async def _prepared(self, viewer: Viewer) -> ViewerAccess:
         access = ViewerAccess(self.access, viewer, self.cache)
         await access.prepare()
-        return Graph(self.cache, access)
+        return access
 
     async def start(self) -> None:
         await self.monitor.probe_all()

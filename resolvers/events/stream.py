@@ -6,28 +6,38 @@ sent: an UPDATED whose phase (and, for restores, progress) did not change is dro
 and rapid updates of one object that arrive together are coalesced into one event
 carrying the first previous phase and the latest state. Every event passes the viewer's
 access, re-decided periodically, so a revoked permission stops the flow.
+
+A stream may be *shared* (``Members``): one stream serves every subscriber with the same
+document, variables and viewer, so access, filtering, coalescing and the rendering of
+each event happen once for all of them. Subscribers join between batches, when the
+stream's queue is empty: the store is then exactly at the stream's position, so the
+INITIAL events it sends them (once for all who join together) precede what follows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from apis import objects
 from apis.resources import CORE, KUBEDB, STORAGE, ResourceType
 from core.errors import InvalidInput
 from resolvers.reads.graph import Graph, Item
 from resolvers.reads.setup import SetupStates
-from watchers.fanout import Closed, Hub, Resync, StreamKey, decode_token, encode_token
+from watchers.fanout import Closed, Hub, Poke, Resync, StreamKey, decode_token, encode_token
 from watchers.informer import Change
 
 # Access decisions are cached for 30 s upstream; re-decide at least this often.
 ACCESS_REFRESH = 10.0
 # At most this many queued changes are coalesced into one batch.
 BATCH = 500
+# Between this many INITIAL events the stream lets the loop run (informers, other
+# subscribers): a large INITIAL set is sent in chunks, never in one stretch.
+CHUNK = 100
 
 
 # (cluster, group, plural, namespace): one access decision of a viewer.
@@ -95,6 +105,54 @@ class Event:
     tracked: object | None = None
 
 
+class Members:
+    """Who the events of a shared stream are for (the transport's side of sharing).
+
+    ``current`` names, for the event being yielded, the members it is for: None means
+    every live member, a list means those only (INITIAL events for joiners, a RESYNC for
+    members who fell behind). The stream sets it before each event it yields.
+    """
+
+    def __init__(self) -> None:
+        self.current: list[object] | None = None
+        self._joining: list[object] = []
+        self._resyncing: list[object] = []
+        self._wake: Callable[[], None] | None = None
+
+    # -------------------------------------------------------------- transport side
+
+    def join(self, member: object) -> None:
+        self._joining.append(member)
+        if self._wake is not None:
+            self._wake()
+
+    def resync(self, member: object) -> None:
+        """``member`` fell behind: its next event is a RESYNC (then it continues)."""
+        self._resyncing.append(member)
+        if self._wake is not None:
+            self._wake()
+
+    def promote(self, members: list[object]) -> None:
+        """Their INITIAL events are out: from now on they get every live event."""
+
+    # -------------------------------------------------------------- stream side
+
+    def attach(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+
+    def take_joining(self) -> list[object]:
+        out, self._joining = self._joining, []
+        return out
+
+    def take_resyncing(self) -> list[object]:
+        out, self._resyncing = self._resyncing, []
+        return out
+
+    @property
+    def joining(self) -> bool:
+        return bool(self._joining)
+
+
 def _item(change: Change) -> Item:
     return Item(change.cluster, change.obj, change.resource)
 
@@ -133,6 +191,7 @@ async def stream(
     refresh: Callable[[], Awaitable[Graph]],
     accept: Callable[[Graph, Item], bool],
     resume_token: str | None,
+    members: Members | None = None,
 ) -> AsyncIterator[Event]:
     since = None
     if resume_token is not None:
@@ -223,12 +282,36 @@ async def stream(
             keys = {spec.access_key(i) for i in items}
             await graph.access.ensure(k for k in keys if k is not None)
 
-        if since is None:
-            await decide(snapshot)
-            for item in sorted(snapshot, key=lambda i: (i.cluster, i.namespace, i.name)):
+        async def initial(items: list[Item]) -> AsyncIterator[Event]:
+            await decide(items)
+            ordered = sorted(items, key=lambda i: (i.cluster, i.namespace, i.name))
+            for count, item in enumerate(ordered, 1):
                 if spec.is_own(item.resource) and visible(graph, item):
                     now = tracker.initial(graph, item) if tracker is not None else None
                     yield make("INITIAL", item, None, (None, now))
+                if count % CHUNK == 0:
+                    await asyncio.sleep(0)
+
+        async def joined(items: list[Item]) -> AsyncIterator[Event]:
+            # INITIAL events for everyone who joined since the last batch, once for all.
+            assert members is not None
+            batch = members.take_joining()
+            async for event in initial(items):
+                members.current = batch
+                yield event
+            members.current = None
+            members.promote(batch)
+
+        if members is not None:
+            members.attach(sub.poke)
+
+        if since is None:
+            if members is None:
+                async for event in initial(snapshot):
+                    yield event
+            else:
+                async for event in joined(snapshot):
+                    yield event
         elif missed is None:
             yield resync("the resume token is older than the history this gateway keeps")
         else:
@@ -237,13 +320,40 @@ async def stream(
                 yield event
 
         while True:
+            if members is not None:
+                behind = members.take_resyncing()
+                if behind:
+                    members.current = behind
+                    yield resync("this subscriber fell behind; refetch, then continue")
+                    members.current = None
+                    continue
+                if members.joining:
+                    # Join where the store is exactly at this stream's position: nothing
+                    # pending in the hub or in this stream's queue.
+                    hub.flush()
+                    if sub.queue.empty() and not sub.overflowed:
+                        for key, rv in _positions(informers).items():
+                            if (_rv_int(rv) or -1) > (_rv_int(positions.get(key, "")) or -1):
+                                positions[key] = rv
+                        now_items = [
+                            Item(i.cluster, raw, i.resource)
+                            for i in informers
+                            if spec.is_own(i.resource)
+                            for raw in i.items()
+                        ]
+                        async for event in joined(now_items):
+                            yield event
+                        continue
             first = await sub.queue.get()
             batch = [first]
             while len(batch) < BATCH and not sub.queue.empty():
                 batch.append(sub.queue.get_nowait())
+            batch = [queued for queued in batch if not isinstance(queued, Poke)]
             if sub.overflowed:
                 sub.reset()
                 yield resync("this subscriber fell behind; refetch, then continue")
+                continue
+            if not batch:
                 continue
             if time.monotonic() - refreshed_at > ACCESS_REFRESH:
                 graph = await refresh()
@@ -259,11 +369,18 @@ async def stream(
                     changes = []
                     yield resync(queued.reason)
                     continue
-                changes.append(queued)
-            for event in flush(changes):
+                if isinstance(queued, Change):
+                    changes.append(queued)
+            for count, event in enumerate(flush(changes), 1):
                 yield event
+                if count % CHUNK == 0:
+                    await asyncio.sleep(0)
     finally:
         hub.unsubscribe(sub)
+
+
+def _positions(informers: list[Any]) -> dict[StreamKey, str]:
+    return {(i.cluster, i.resource.group, i.resource.kind): i.resource_version for i in informers}
 
 
 def _rv_int(value: str) -> int | None:

@@ -3,6 +3,9 @@
 Subscriptions are served over WebSocket only, and each connection may hold a bounded
 number of them. While a stream runs, the connection's view of the cache is re-decided
 now and then, so joined fields of later events read current access too.
+
+A context that carries ``Members`` (``extensions["members"]``, set by the WebSocket
+transport) runs one shared stream for every subscriber in it (see ``stream.Members``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 from core.errors import BadRequest, TooManySubscriptions
-from resolvers.events.stream import Event, StreamSpec, stream
+from resolvers.events.stream import Event, Members, StreamSpec, stream
 from resolvers.reads.context import RequestContext
 from resolvers.reads.graph import Graph, Item
 
@@ -58,6 +61,9 @@ async def subscribe(
             refresh=refresh,
             accept=matches,
             resume_token=resume_token,
+            members=members
+            if isinstance(members := context.extensions.get("members"), Members)
+            else None,
         ):
             yield event
     finally:
