@@ -14,13 +14,14 @@ import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
 
 JSONDict = dict[str, Any]
+T = TypeVar("T")
 
 # Every call has a deadline: an API server that hangs must not hang a GraphQL request.
 DEFAULT_TIMEOUT = 15.0
@@ -171,6 +172,43 @@ class KubeClient:
         timeout: float | None = None,
     ) -> JSONDict:
         """Send one request and return the decoded JSON body; raise on non-2xx."""
+        return await self._send(
+            method,
+            path,
+            params=params,
+            body=body,
+            content_type=content_type,
+            headers=headers,
+            impersonate=impersonate,
+            timeout=timeout,
+            decode=_object_or_empty,
+        )
+
+    async def fetch(
+        self,
+        path: str,
+        *,
+        decode: Callable[[bytes], T],
+        params: Mapping[str, str | int] | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """GET ``path`` and turn the 2xx body's bytes into the answer with ``decode``
+        (the informers decode list pages straight into their records)."""
+        return await self._send("GET", path, params=params, timeout=timeout, decode=decode)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        decode: Callable[[bytes], T],
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        impersonate: Impersonation | None = None,
+        timeout: float | None = None,
+    ) -> T:
         hdrs = await self._headers(headers, impersonate)
         data = None
         if body is not None:
@@ -186,11 +224,11 @@ class KubeClient:
                 headers=hdrs,
                 timeout=deadline,
             ) as resp:
-                text = await resp.text()
-                decoded = _decode(text)
+                body_bytes = await resp.read()
                 if resp.status >= 400:
-                    raise ApiError(self.cluster, resp.status, decoded, text[:500])
-                return decoded or {}
+                    text = body_bytes.decode("utf-8", "replace")
+                    raise ApiError(self.cluster, resp.status, _decode(text), text[:500])
+                return decode(body_bytes)
         except TimeoutError as exc:
             raise Unreachable(
                 self.cluster, "the API server did not answer in time", timeout=True
@@ -232,6 +270,7 @@ class KubeClient:
         params: Mapping[str, str | int],
         read_timeout: float,
         on_open: Callable[[], None] | None = None,
+        decode: Callable[[bytes], JSONDict] = json.loads,
     ) -> AsyncIterator[JSONDict]:
         """Stream watch events (one JSON object per line).
 
@@ -252,13 +291,18 @@ class KubeClient:
                     raise ApiError(self.cluster, resp.status, _decode(text), text[:500])
                 if on_open is not None:
                     on_open()
-                buffer = b""
+                # One event per line; a line may span chunks (a CRD is often over
+                # 100 KiB, beyond what aiohttp's readline allows), so split ourselves.
+                buffer = bytearray()
                 async for chunk in resp.content.iter_any():
                     buffer += chunk
-                    while b"\n" in buffer:
-                        line, buffer = buffer.split(b"\n", 1)
+                    start = 0
+                    while (end := buffer.find(b"\n", start)) >= 0:
+                        line = bytes(buffer[start:end])
+                        start = end + 1
                         if line.strip():
-                            yield json.loads(line)
+                            yield decode(line)
+                    del buffer[:start]
         except TimeoutError as exc:
             raise Unreachable(self.cluster, "watch went silent", timeout=True) from exc
         except aiohttp.ClientError as exc:
@@ -315,7 +359,11 @@ class ImpersonatingClient:
         )
 
 
-def _decode(text: str) -> JSONDict | None:
+def _object_or_empty(body: bytes) -> JSONDict:
+    return _decode(body) or {}
+
+
+def _decode(text: str | bytes) -> JSONDict | None:
     if not text:
         return None
     try:

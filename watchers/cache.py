@@ -79,11 +79,17 @@ def _resource_of(crd: JSONDict) -> ResourceType | None:
 
 class ClusterCache:
     def __init__(
-        self, handle: ClusterHandle, *, page_size: int = 500, own_namespace: str = OWN_NAMESPACE
+        self,
+        handle: ClusterHandle,
+        *,
+        page_size: int = 500,
+        own_namespace: str = OWN_NAMESPACE,
+        slim: bool = True,
     ) -> None:
         self.handle = handle
         self.name = handle.name
         self._page_size = page_size
+        self._slim = slim
         self.crds = self._make(CRD)
         self.namespaces = self._make(NAMESPACE)
         self.informers: dict[GroupKind, Informer] = {}
@@ -112,6 +118,7 @@ class ClusterCache:
             page_size=self._page_size,
             namespace=namespace,
             label_selector=label_selector,
+            slim=self._slim,
         )
         for name, func in indexes_for(resource.group, resource.kind).items():
             informer.add_index(name, func)
@@ -221,8 +228,11 @@ class ClusterCache:
 class Cache:
     """Every cluster's informers; the read model that resolvers query."""
 
-    def __init__(self, handles: list[ClusterHandle], *, page_size: int = 500) -> None:
-        self.clusters = {h.name: ClusterCache(h, page_size=page_size) for h in handles}
+    def __init__(
+        self, handles: list[ClusterHandle], *, page_size: int = 500, slim: bool = True
+    ) -> None:
+        # slim=False keeps whole objects: only for checking that records answer the same.
+        self.clusters = {h.name: ClusterCache(h, page_size=page_size, slim=slim) for h in handles}
 
     def start(self) -> None:
         for cluster in self.clusters.values():

@@ -25,6 +25,7 @@ from sortedcontainers import SortedList
 from apis.links import IndexFunc, SortFunc
 from apis.resources import ResourceType
 from kube.client import ApiError, JSONDict, KubeClient, KubeError
+from watchers.records import RecordCodec
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ ChangeType = Literal["ADDED", "UPDATED", "DELETED"]
 Key = tuple[str, str]  # (namespace or "", name)
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# While a page is stored, the loop gets a turn every this many objects.
+_YIELD_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,13 @@ class Informer:
         max_backoff: float = 30.0,
         namespace: str | None = None,
         label_selector: str | None = None,
+        slim: bool = False,
     ) -> None:
         self.cluster = cluster
+        # How list pages and watch events become stored records: slim records keep only
+        # what the gateway reads (apis/records.py); whole objects (the simulator, which
+        # plays the operators, needs them) lose only managedFields and last-applied.
+        self._codec = RecordCodec(resource.group, resource.kind, slim=slim)
         # Optional narrowing (the gateway's own records, Services it may touch): one
         # namespace, and a label selector sent with every list and watch.
         self._namespace = namespace
@@ -138,6 +146,11 @@ class Informer:
 
     def index_values(self, index: str) -> Iterable[Hashable]:
         return self._indexes[index].keys()
+
+    def index_keys(self, index: str, value: Hashable) -> set[Key] | frozenset[Key]:
+        """The keys whose index ``index`` holds ``value``: the live set, so its size and
+        membership cost nothing; read it at once, never keep it or change it."""
+        return self._indexes[index].get(value) or frozenset()
 
     def sorted_keys(
         self, name: str, *, after: tuple[str, ...] | None = None, reverse: bool = False
@@ -228,7 +241,6 @@ class Informer:
                 log.exception("listener failed on %s %s", self.cluster, self.resource.plural)
 
     def _apply(self, change_type: ChangeType, obj: JSONDict, *, relist: bool = False) -> None:
-        obj = trim(obj)
         key = object_key(obj)
         old = self._store.get(key)
         rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
@@ -310,41 +322,65 @@ class Informer:
             params["labelSelector"] = self._selector
         return params
 
+    async def _fetch(self, params: dict[str, str | int]) -> tuple[JSONDict, list[JSONDict]]:
+        return await self._client.fetch(
+            self._path(), params=params, timeout=60, decode=self._codec.page
+        )
+
     async def _list(self) -> None:
-        items: dict[Key, JSONDict] = {}
-        params: dict[str, str | int] = self._narrow({"limit": self._page_size})
-        rv = ""
-        while True:
-            try:
-                page = await self._client.get(self._path(), params=params, timeout=60)
-            except ApiError as exc:
-                if exc.status == 410 and "continue" in params:
-                    # The continue token expired mid-list: start the list again.
-                    items.clear()
-                    params = self._narrow({"limit": self._page_size})
-                    continue
-                raise
-            for obj in page.get("items") or []:
-                # List items carry no apiVersion/kind; put them back so objects are whole.
-                obj.setdefault("apiVersion", self.resource.api_version)
-                obj.setdefault("kind", self.resource.kind)
-                items[object_key(obj)] = obj
-            meta = page.get("metadata") or {}
-            rv = str(meta.get("resourceVersion") or rv)
-            token = meta.get("continue")
-            if not token:
-                break
-            params = self._narrow({"limit": self._page_size, "continue": token})
+        """LIST in pages, applying each page while the API server prepares the next.
+
+        The continue token is in a page's metadata, so the next request goes out as soon
+        as a page is decoded, and storing and indexing this page overlaps with the
+        server's work on the next. Every listed object is applied as its page arrives;
+        what the store holds that the list did not return is deleted at the end.
+        """
         first = not self.synced.is_set()
+        seen: set[Key] = set()
+        rv = ""
+        params = self._narrow({"limit": self._page_size})
+        pending: asyncio.Task[tuple[JSONDict, list[JSONDict]]] | None = asyncio.ensure_future(
+            self._fetch(params)
+        )
+        try:
+            while pending is not None:
+                try:
+                    meta, items = await pending
+                except ApiError as exc:
+                    if exc.status == 410 and "continue" in params:
+                        # The continue token expired mid-list: list again from the start.
+                        seen.clear()
+                        params = self._narrow({"limit": self._page_size})
+                        pending = asyncio.ensure_future(self._fetch(params))
+                        continue
+                    raise
+                rv = str(meta.get("resourceVersion") or rv)
+                token = meta.get("continue")
+                pending = None
+                if token:
+                    params = self._narrow({"limit": self._page_size, "continue": str(token)})
+                    pending = asyncio.ensure_future(self._fetch(params))
+                for n, obj in enumerate(items, 1):
+                    if n % _YIELD_EVERY == 0:
+                        # Let queries, other informers and the request just sent run.
+                        await asyncio.sleep(0)
+                    # List items carry no apiVersion/kind; put them back so records are whole.
+                    obj.setdefault("apiVersion", self.resource.api_version)
+                    obj.setdefault("kind", self.resource.kind)
+                    key = object_key(obj)
+                    seen.add(key)
+                    old = self._store.get(key)
+                    if old is None or _version(old) != _version(obj):
+                        self._apply("ADDED", obj, relist=not first)
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
         if not first:
             self.relists += 1
-        for key in [k for k in self._store if k not in items]:
+        for key in [k for k in self._store if k not in seen]:
             self._apply("DELETED", self._store[key], relist=not first)
-        for key, obj in items.items():
-            old = self._store.get(key)
-            old_rv = (old or {}).get("metadata", {}).get("resourceVersion")
-            if old is None or old_rv != obj.get("metadata", {}).get("resourceVersion"):
-                self._apply("ADDED", obj, relist=not first)
         self.resource_version = rv
         self._ok()
         if not first:
@@ -374,6 +410,7 @@ class Informer:
             params=params,
             read_timeout=self._read_timeout,
             on_open=opened,
+            decode=self._codec.event,
         ):
             kind = event.get("type")
             obj = event.get("object") or {}
@@ -398,6 +435,11 @@ class Informer:
         if time.monotonic() - started < 1.0:
             # A watch that ends at once again and again would spin: pace it.
             await asyncio.sleep(1.0)
+
+
+def _version(obj: JSONDict) -> object:
+    meta = obj.get("metadata")
+    return meta.get("resourceVersion") if isinstance(meta, dict) else None
 
 
 def _code_for(exc: ApiError) -> str:
