@@ -16,8 +16,8 @@ Shapes:
 label keys and values, repository names): records share one copy of each. A ``*`` in a
 path stands for every key of a map.
 
-Mutations never plan from a record's missing fields: what they change they read from
-the API server (server-side apply sends only the fields it owns).
+No mutation changes a snapshot, and the restore planners read only fields of its
+shape; the kinds that mutations change are kept whole (``WHOLE``).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dataset import Expected, origin_for, seed_fixtures, seed_snapshots
+from bench.floor import raw_list
 from bench.mutations import BEGIN as MUTATIONS_BEGIN
 from bench.procs import (
     REPO,
@@ -172,8 +173,12 @@ async def measure_size(
     kubectl: Kubectl,
     scratch: Path,
     profile_dir: Path | None,
+    kubectl_iterations: int | None = None,
 ) -> SizeResult:
     size = expected.total
+    log(f"{size:,}: raw paged LIST of every snapshot x{FLOOR_RUNS} (the floor)")
+    floor = [await raw_list(sandbox, expected=size) for _ in range(FLOOR_RUNS)]
+    log(f"{size:,}: floor {sorted(floor)[len(floor) // 2]:.2f} s")
     gateway = new_gateway(sandbox, scratch=scratch, name=str(size), profile_dir=profile_dir)
     log(f"{size:,}: starting the gateway (log: {gateway.log})")
     try:
@@ -192,9 +197,10 @@ async def measure_size(
         after = gateway.memory()
     finally:
         gateway.stop()
-    log(f"{size:,}: timing kubectl x{iterations} per cluster")
+    runs = min(iterations, kubectl_iterations or iterations)
+    log(f"{size:,}: timing kubectl x{runs} per cluster")
     kubectl_samples = await time_kubectl(
-        kubectl, sandbox, expected=expected, iterations=iterations, scratch=scratch
+        kubectl, sandbox, expected=expected, iterations=runs, scratch=scratch
     )
     return SizeResult(
         size=size,
@@ -209,6 +215,7 @@ async def measure_size(
         after_queries=after,
         gateway=samples,
         kubectl=kubectl_samples,
+        floor=floor,
     )
 
 
@@ -263,6 +270,7 @@ async def run(args: argparse.Namespace) -> Run:
                 kubectl=kubectl,
                 scratch=scratch,
                 profile_dir=args.profile,
+                kubectl_iterations=args.kubectl_iterations,
             )
             result.results.append(outcome)
             print(outcome.summary(), flush=True)
@@ -287,6 +295,10 @@ async def main_async(args: argparse.Namespace) -> Run:
     return await run(args)
 
 
+# Raw LIST runs per size: the floor is their median.
+FLOOR_RUNS = 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.snapshots", description=__doc__.split("\n\n")[0]
@@ -302,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help=f"timed runs per measurement (default: 30, or 10 from {LARGE:,} snapshots on)",
+    )
+    parser.add_argument(
+        "--kubectl-iterations",
+        type=int,
+        default=None,
+        help="at most this many kubectl runs per cluster and size (each takes about a "
+        "minute at 100k snapshots; default: as --iterations)",
     )
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per query first")
     parser.add_argument(
