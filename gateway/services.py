@@ -8,8 +8,10 @@ the write pipeline, the subscription hub and the audit log. ``create_app`` opens
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from auth.access import AccessReviewer, ViewerAccess
 from auth.audit import AuditLog
@@ -34,6 +36,35 @@ SHARED_ACCESS = 5.0
 SHARED_ACCESS_ENTRIES = 10_000
 
 ViewerKey = tuple[str, str, tuple[str, ...]]
+
+
+class CoalescingTokenReviewer(TokenReviewer):
+    """A TokenReviewer where concurrent checks of one token wait for one review.
+
+    Its cache answers repeated tokens, but only once the first review is back: when
+    thousands of WebSocket clients with the same few tokens (re)connect at once, every
+    one of them would miss it and send a TokenReview of its own.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running: dict[str, asyncio.Future[Viewer]] = {}
+
+    async def authenticate(self, token: str) -> Viewer:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(super().authenticate(token))
+            self._running[key] = running
+
+            def done(future: asyncio.Future[Viewer], key: str = key) -> None:
+                if self._running.get(key) is future:
+                    del self._running[key]
+                if not future.cancelled():
+                    future.exception()  # retrieved: waiters re-raise it themselves
+
+            running.add_done_callback(done)
+        return await asyncio.shield(running)
 
 
 @dataclass
@@ -149,7 +180,7 @@ async def open_services(settings: Settings) -> Services:
     ]
     monitor = ClusterMonitor(handles, interval=settings.probe_interval)
     # Tokens are reviewed by the first configured cluster (the one whose users call us).
-    reviewer = TokenReviewer(handles[0].client)
+    reviewer = CoalescingTokenReviewer(handles[0].client)
     cache = Cache(handles)
     access = AccessReviewer({h.name: h.client for h in handles})
     audit = AuditLog()

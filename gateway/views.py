@@ -414,6 +414,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             )
             raise ConnectionRejectionError({"message": exc.message}) from exc
         context.viewer = identity.viewer
+        context.extensions.pop("upgrade_headers", None)  # read once, not kept per connection
         context.graph = await services.graph_for(identity.viewer, shared=True)
         context.hub = services.hub
         context.max_subscriptions = self._settings.max_subscriptions_per_connection
