@@ -147,6 +147,7 @@ async def _subscriber(
             max_size=2**24,
             open_timeout=OPEN_TIMEOUT,
             ping_interval=None,
+            compression=None if os.environ.get("BENCH_WS_COMPRESSION") == "none" else "deflate",
         ) as ws:
             await ws.send(
                 json.dumps(
@@ -261,6 +262,12 @@ class Clients:
     async def _ask(self, conn: multiprocessing.connection.Connection, msg: Any) -> Any:
         conn.send(msg)
         return await asyncio.to_thread(conn.recv)
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the client processes so far."""
+        from bench.procs import memory_of
+
+        return sum(memory_of(p.pid).cpu_seconds for p in self._procs)
 
     async def ready(self) -> None:
         """Every client process has started (imports done): open times exclude that."""
@@ -434,6 +441,8 @@ class Round:
     memory_end: Memory  # after the changes
     watches: int
     changes: int
+    open_cpu_s: float  # the gateway's CPU time while they opened
+    open_client_cpu_s: float  # the client processes' CPU time while they opened
     expected: int  # (subscriber, change) pairs that should arrive
     delivered: int
     extra: int  # events a subscriber should not have seen
@@ -458,8 +467,13 @@ async def one_round(
     rate: float,
 ) -> Round:
     began = time.time()
+    before = gateway.memory()
+    client_cpu = clients.cpu_seconds()
     if specs:
         await clients.open(specs, sandbox.tokens)
+    opened_memory = gateway.memory()
+    open_cpu = opened_memory.cpu_seconds - before.cpu_seconds
+    open_client_cpu = clients.cpu_seconds() - client_cpu
     receipts = await clients.collect()
     errors = [e for r in receipts for e in r.errors]
     opened = [r for r in receipts if r.opened_at and not r.errors]
@@ -468,13 +482,18 @@ async def one_round(
     if bad_initial:
         r = bad_initial[0]
         errors.append(f"INITIAL: {r.initial} events, expected {r.spec.initial_count()}")
-    log(f"{len(opened)}/{total} subscribers open in {open_s:.2f} s ({len(errors)} errors)")
+    log(
+        f"{len(opened)}/{total} subscribers open in {open_s:.2f} s ({len(errors)} errors); "
+        f"CPU meanwhile: gateway {open_cpu:.2f} s, clients {open_client_cpu:.2f} s"
+    )
     await asyncio.sleep(2)  # let the gateway settle before measuring
     memory_open = gateway.memory()
     watches = await watch_count(sandbox)
+    client_cpu = clients.cpu_seconds()
     done = await changer.run(changes, rate)
     await asyncio.sleep(SETTLE)
     memory_end = gateway.memory()
+    log(f"changes done; client CPU meanwhile {clients.cpu_seconds() - client_cpu:.2f} s")
     receipts = await clients.collect()
     expected = delivered = extra = 0
     latencies: list[float] = []
@@ -500,6 +519,8 @@ async def one_round(
         memory_end=memory_end,
         watches=watches,
         changes=len(done),
+        open_cpu_s=open_cpu,
+        open_client_cpu_s=open_client_cpu,
         expected=expected,
         delivered=delivered,
         extra=extra,
@@ -517,6 +538,7 @@ class Result:
     machine: str
     clients: int
     rate: float
+    compression: str
 
 
 async def run(args: argparse.Namespace) -> Result:
@@ -572,7 +594,9 @@ async def run(args: argparse.Namespace) -> Result:
                 )
             )
         machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-        return Result(idle, idle_watches, rounds, machine, args.clients, args.rate)
+        return Result(
+            idle, idle_watches, rounds, machine, args.clients, args.rate, args.compression
+        )
     finally:
         if clients is not None:
             await clients.close()
@@ -608,7 +632,8 @@ def report(result: Result, argv: list[str]) -> str:
     rows = []
     for r in result.rounds:
         rows.append(
-            f"| {r.subscribers:,} | {r.opened:,} | {r.open_s:.2f} | {len(r.errors)} "
+            f"| {r.subscribers:,} | {r.opened:,} | {r.open_s:.2f} | {r.open_cpu_s:.2f} "
+            f"| {len(r.errors)} "
             f"| {r.delivered:,} / {r.expected:,} | {r.resyncs} | {r.extra} "
             f"| {_ms(r.latencies, 0.5)} | {_ms(r.latencies, 0.99)} "
             f"| {_ms(r.latencies_sent, 0.99)} | {r.cpu_s:.2f} "
@@ -630,7 +655,8 @@ def report(result: Result, argv: list[str]) -> str:
         f"Measured {when} by `uv run python -m bench.subscriptions {' '.join(argv)}` on "
         f"{result.machine}: a two-cluster sandbox, `stashql serve` as its own process, "
         f"{result.clients} client processes (asyncio + `websockets`) on the same machine, "
-        "one WebSocket connection per subscriber. Subscribers to `backupSessionEvents` are "
+        f"one WebSocket connection per subscriber (permessage-deflate: {result.compression}). "
+        "Subscribers to `backupSessionEvents` are "
         "spread over admin, alice (team-a) and bob (team-b) and over five filters (none, "
         "team-a, team-b, both, cluster sandbox-2); each is open once its `connection_ack` "
         "and its complete, checked INITIAL set have arrived. Then BackupSession phases "
@@ -641,10 +667,10 @@ def report(result: Result, argv: list[str]) -> str:
         "RSS is the gateway's once the subscribers are open; watches are the API servers' "
         '`apiserver_longrunning_requests{verb="WATCH"}`, both clusters summed.',
         "",
-        "| subscribers | open | all open s | errors | delivered / expected | RESYNC "
-        "| unexpected | p50 ms | p99 ms | p99 from send ms | gateway CPU s | RSS MiB "
-        "| API watches |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| subscribers | open | all open s | gateway CPU while opening s | errors "
+        "| delivered / expected | RESYNC | unexpected | p50 ms | p99 ms | p99 from send ms "
+        "| gateway CPU during changes s | RSS MiB | API watches |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         f"Idle gateway before any subscriber: RSS {idle.rss_kib / 1024:,.0f} MiB, "
@@ -677,6 +703,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=20, help="phase changes per round")
     parser.add_argument("--rate", type=float, default=1.0, help="changes per second")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="whether clients offer permessage-deflate (browsers do; default: deflate)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
@@ -692,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.profile is not None:
         args.profile = args.profile.resolve()
+    os.environ["BENCH_WS_COMPRESSION"] = args.compression  # the client processes read it
     try:
         result = asyncio.run(run(args))
     except BenchError as exc:
