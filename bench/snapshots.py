@@ -33,6 +33,7 @@ from typing import Any
 from bench.dataset import Expected, origin_for, seed_fixtures, seed_snapshots
 from bench.floor import raw_list
 from bench.mutations import BEGIN as MUTATIONS_BEGIN
+from bench.mutations import END as MUTATIONS_END
 from bench.procs import (
     REPO,
     BenchError,
@@ -46,10 +47,14 @@ from bench.procs import (
 )
 from bench.queries import measure, queries_for
 from bench.report import Machine, Run, SizeResult, Versions, markdown, summary_table
+from bench.subscriptions import BEGIN as SUBSCRIPTIONS_BEGIN
+from bench.subscriptions import END as SUBSCRIPTIONS_END
 from sandbox.binaries import ensure_binaries
 from sandbox.controlplane import Sandbox, start_sandbox
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
+# The sections other benchmarks write into the same file, kept as they are.
+KEPT_SECTIONS = ((MUTATIONS_BEGIN, MUTATIONS_END), (SUBSCRIPTIONS_BEGIN, SUBSCRIPTIONS_END))
 DEFAULT_OUT = REPO / "docs" / "benchmarks.md"
 LARGE = 100_000  # from this size on, fewer iterations by default
 
@@ -369,11 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out: Path = args.out
         out.parent.mkdir(parents=True, exist_ok=True)
-        # The mutations benchmark's section (bench/mutations.py) is kept as it is.
-        kept = ""
-        if out.exists() and MUTATIONS_BEGIN in (old := out.read_text()):
-            kept = MUTATIONS_BEGIN + old.split(MUTATIONS_BEGIN, 1)[1]
-        out.write_text(markdown(result) + ("\n" + kept if kept else ""))
+        # The other benchmarks' sections (bench/mutations.py, bench/subscriptions.py)
+        # are kept as they are.
+        old = out.read_text() if out.exists() else ""
+        kept = [
+            begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+            for begin, end in KEPT_SECTIONS
+            if begin in old and end in old.split(begin, 1)[1]
+        ]
+        out.write_text(markdown(result) + "".join("\n" + k for k in kept))
         log(f"wrote {out}")
     log(f"done in {(time.perf_counter() - began) / 60:.1f} min")
     return 0
