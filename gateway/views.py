@@ -81,12 +81,15 @@ class _Member:
         self.done = False  # the stream ended: complete the operation
         self.failed = False  # the stream could not start: take strawberry's own path
 
-    def put(self, payload: str, channel: _Channel, *, targeted: bool) -> None:
+    def put(
+        self, payload: str, channel: _Channel, *, targeted: bool, initial: bool = False
+    ) -> None:
         if targeted:
             self.lagging = False
         elif self.lagging:
             return  # its RESYNC is on the way; what it missed is covered by it
-        if len(self.queue) >= MEMBER_QUEUE:
+        # An INITIAL set is as large as the store is, and its payloads are shared.
+        if len(self.queue) >= MEMBER_QUEUE and not initial:
             self.queue.clear()
             self.lagging = True
             channel.resync(self)
@@ -111,6 +114,23 @@ class _Channel(Members):
         self.live: set[_Member] = set()
         self.task: asyncio.Task[None] | None = None
         self.finished = False
+        # The encoded INITIAL events last rendered, and the stream state they stand for.
+        self._initial: list[str] = []
+        self._initial_state: int | None = None
+
+    def replay(self, members: list[object], state: int) -> bool:
+        if self._initial_state != state:
+            self._initial_state = None
+            self._initial = []
+            return False
+        for member in members:
+            if isinstance(member, _Member) and member in self.all:
+                for payload in self._initial:
+                    member.put(payload, self, targeted=True, initial=True)
+        return True
+
+    def recorded(self, state: int) -> None:
+        self._initial_state = state
 
     def promote(self, members: list[object]) -> None:
         self.live.update(m for m in members if isinstance(m, _Member) and m in self.all)
@@ -150,10 +170,13 @@ class _Channel(Members):
                         payload["extensions"] = result.extensions
                     encoded = json.dumps(payload, separators=(",", ":"))
                     targeted = self.current is not None
+                    initial = self.recording is not None
+                    if initial:
+                        self._initial.append(encoded)
                     targets = self.current if self.current is not None else list(self.live)
                     for member in targets:
                         if isinstance(member, _Member) and member in self.all:
-                            member.put(encoded, self, targeted=targeted)
+                            member.put(encoded, self, targeted=targeted, initial=initial)
         except asyncio.CancelledError:
             raise
         except Exception:

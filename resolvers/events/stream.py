@@ -135,6 +135,18 @@ class Members:
     def promote(self, members: list[object]) -> None:
         """Their INITIAL events are out: from now on they get every live event."""
 
+    # While the stream renders INITIAL events, the state (a number that changes whenever
+    # the stream's view may have) they stand for; None otherwise.
+    recording: int | None = None
+
+    def replay(self, members: list[object], state: int) -> bool:
+        """Send ``members`` the INITIAL events last rendered, if they stand for ``state``
+        (nothing changed since): True if done, False if they must be rendered."""
+        return False
+
+    def recorded(self, state: int) -> None:
+        """The INITIAL events just rendered (``recording``) are complete for ``state``."""
+
     # -------------------------------------------------------------- stream side
 
     def attach(self, wake: Callable[[], None]) -> None:
@@ -292,14 +304,24 @@ async def stream(
                 if count % CHUNK == 0:
                     await asyncio.sleep(0)
 
-        async def joined(items: list[Item]) -> AsyncIterator[Event]:
+        # Changes whenever this stream's view may have: a batch of changes, a RESYNC, a
+        # fresh access view. INITIAL events rendered for one state serve later joiners.
+        state = 0
+
+        async def joined(items: Callable[[], list[Item]]) -> AsyncIterator[Event]:
             # INITIAL events for everyone who joined since the last batch, once for all.
             assert members is not None
             batch = members.take_joining()
-            async for event in initial(items):
-                members.current = batch
-                yield event
-            members.current = None
+            if not members.replay(batch, state):
+                members.recording = state
+                try:
+                    async for event in initial(items()):
+                        members.current = batch
+                        yield event
+                finally:
+                    members.recording = None
+                members.current = None
+                members.recorded(state)
             members.promote(batch)
 
         if members is not None:
@@ -310,7 +332,7 @@ async def stream(
                 async for event in initial(snapshot):
                     yield event
             else:
-                async for event in joined(snapshot):
+                async for event in joined(lambda: snapshot):
                     yield event
         elif missed is None:
             yield resync("the resume token is older than the history this gateway keeps")
@@ -335,12 +357,15 @@ async def stream(
                         for key, rv in _positions(informers).items():
                             if (_rv_int(rv) or -1) > (_rv_int(positions.get(key, "")) or -1):
                                 positions[key] = rv
-                        now_items = [
-                            Item(i.cluster, raw, i.resource)
-                            for i in informers
-                            if spec.is_own(i.resource)
-                            for raw in i.items()
-                        ]
+
+                        def now_items() -> list[Item]:
+                            return [
+                                Item(i.cluster, raw, i.resource)
+                                for i in informers
+                                if spec.is_own(i.resource)
+                                for raw in i.items()
+                            ]
+
                         async for event in joined(now_items):
                             yield event
                         continue
@@ -351,10 +376,12 @@ async def stream(
             batch = [queued for queued in batch if not isinstance(queued, Poke)]
             if sub.overflowed:
                 sub.reset()
+                state += 1
                 yield resync("this subscriber fell behind; refetch, then continue")
                 continue
             if not batch:
                 continue
+            state += 1
             if time.monotonic() - refreshed_at > ACCESS_REFRESH:
                 graph = await refresh()
                 refreshed_at = time.monotonic()

@@ -144,9 +144,12 @@ async def test_a_subscriber_joining_a_shared_stream_starts_from_the_current_stat
         initial = await later.event(s2, "databaseEvents")
         assert (initial["type"], initial["phase"]) == ("INITIAL", "READY")
         assert initial["database"] == {"name": "pg", "phase": "READY"}
+        # Another joiner while nothing changed gets the same INITIAL state.
+        s3 = await later.subscribe(DB_EVENTS, variables)
+        assert await later.event(s3, "databaseEvents") == initial
 
         await _set_phase(sandbox, "Postgres", "pg", ns, "Critical")
-        for ws, sid in ((first, s1), (later, s2)):
+        for ws, sid in ((first, s1), (later, s2), (later, s3)):
             update = await ws.event(sid, "databaseEvents")
             assert (update["type"], update["previousPhase"], update["phase"]) == (
                 "UPDATED",
@@ -155,7 +158,7 @@ async def test_a_subscriber_joining_a_shared_stream_starts_from_the_current_stat
             )
         await asyncio.sleep(0.5)
         assert first.pending(s1) == 0
-        assert later.pending(s2) == 0
+        assert later.pending(s2) == later.pending(s3) == 0
 
 
 @pytest.mark.timeout(240)
