@@ -443,6 +443,7 @@ class Round:
     changes: int
     open_cpu_s: float  # the gateway's CPU time while they opened
     open_client_cpu_s: float  # the client processes' CPU time while they opened
+    changes_client_cpu_s: float  # the client processes' CPU time during the changes
     expected: int  # (subscriber, change) pairs that should arrive
     delivered: int
     extra: int  # events a subscriber should not have seen
@@ -493,7 +494,8 @@ async def one_round(
     done = await changer.run(changes, rate)
     await asyncio.sleep(SETTLE)
     memory_end = gateway.memory()
-    log(f"changes done; client CPU meanwhile {clients.cpu_seconds() - client_cpu:.2f} s")
+    changes_client_cpu = clients.cpu_seconds() - client_cpu
+    log(f"changes done; client CPU meanwhile {changes_client_cpu:.2f} s")
     receipts = await clients.collect()
     expected = delivered = extra = 0
     latencies: list[float] = []
@@ -521,6 +523,7 @@ async def one_round(
         changes=len(done),
         open_cpu_s=open_cpu,
         open_client_cpu_s=open_client_cpu,
+        changes_client_cpu_s=changes_client_cpu,
         expected=expected,
         delivered=delivered,
         extra=extra,
@@ -675,7 +678,14 @@ def report(result: Result, argv: list[str]) -> str:
         "",
         f"Idle gateway before any subscriber: RSS {idle.rss_kib / 1024:,.0f} MiB, "
         f"{result.idle_watches} API watches. Per subscription (RSS difference between the "
-        f"rounds, open and idle): {per_sub}.",
+        f"rounds, open and idle): {per_sub}. The client processes' CPU time (they share "
+        "the cores): "
+        + "; ".join(
+            f"{r.subscribers:,} subscribers: {r.open_client_cpu_s:.2f} s while opening, "
+            f"{r.changes_client_cpu_s:.2f} s during the changes"
+            for r in result.rounds
+        )
+        + ".",
     ]
     if errors:
         lines += ["", "First errors: " + "; ".join(f"`{e[:160]}`" for e in errors)]
