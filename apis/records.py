@@ -140,13 +140,25 @@ SNAPSHOT_INTERNED: Final[tuple[Path, ...]] = (
     ("status", "components", "*", "driver"),
     ("status", "components", "*", "phase"),
     ("status", "components", "*", "path"),
+    ("status", "components", "*", "duration"),
 )
+
+# Maps of strings that are the same for every snapshot of one repository (its labels,
+# its database reference): records share one copy of each. Only snapshots, which no
+# mutation changes, share maps; a shared map must never be changed in place.
+SNAPSHOT_SHARED: Final[tuple[Path, ...]] = (("metadata", "labels"), ("spec", "appRef"))
 
 
 def shape_for(group: str, kind: str) -> dict[str, Shape]:
     if (group, kind) == (SNAPSHOTS.group, SNAPSHOTS.kind):
         return SNAPSHOT
     return WHOLE
+
+
+def shared_for(group: str, kind: str) -> tuple[Path, ...]:
+    if (group, kind) == (SNAPSHOTS.group, SNAPSHOTS.kind):
+        return SNAPSHOT_SHARED
+    return ()
 
 
 def interned_for(group: str, kind: str) -> tuple[Path, ...]:

@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from apis.records import KEEP, WHOLE, EachValue, Path, Shape, interned_for, shape_for
+from apis.records import KEEP, WHOLE, EachValue, Path, Shape, interned_for, shape_for, shared_for
 
 JSONDict = dict[str, Any]
 
@@ -29,6 +29,8 @@ _intern = sys.intern
 _STAR = "*"
 _LEAF: dict[str, Any] = {}
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Distinct shared maps kept per kind (a repository's labels and database reference).
+MAX_SHARED = 20_000
 
 
 def _typed(shape: Shape, name: str) -> Any:
@@ -109,6 +111,10 @@ class RecordCodec:
         self._event: msgspec.json.Decoder[Any] = msgspec.json.Decoder(event)
         self._generic: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
         self._tree = _path_tree(interned_for(group, kind))
+        self._shared_paths = shared_for(group, kind) if slim else ()
+        # Canonical copies of shared maps, by content; bounded, so that labels unique to
+        # each object cannot grow it without limit (past the bound, maps are not shared).
+        self._shared: dict[tuple[tuple[Any, Any], ...], dict[str, Any]] = {}
 
     def record(self, obj: JSONDict) -> JSONDict:
         """An already decoded object (from a write's answer, a test) as a record."""
@@ -122,7 +128,29 @@ class RecordCodec:
         annotations = (obj.get("metadata") or {}).get("annotations")
         if isinstance(annotations, dict):
             annotations.pop(LAST_APPLIED, None)
-        return _intern_in(obj, self._tree)  # type: ignore[no-any-return]
+        record: JSONDict = _intern_in(obj, self._tree)
+        for path in self._shared_paths:
+            self._share(record, path)
+        return record
+
+    def _share(self, record: JSONDict, path: Path) -> None:
+        parent: Any = record
+        for step in path[:-1]:
+            parent = parent.get(step) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict):
+            return
+        value = parent.get(path[-1])
+        if not isinstance(value, dict) or not value:
+            return
+        try:
+            key = tuple(value.items())
+            canonical = self._shared.get(key)
+        except TypeError:  # a value that is not hashable (a list): keep this copy
+            return
+        if canonical is not None:
+            parent[path[-1]] = canonical
+        elif len(self._shared) < MAX_SHARED:
+            self._shared[key] = value
 
     def page(self, body: bytes) -> tuple[JSONDict, list[JSONDict]]:
         """A list page: its metadata (resourceVersion, continue) and its records."""

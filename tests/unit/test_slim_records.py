@@ -303,7 +303,22 @@ def test_records_keep_less_than_whole_objects() -> None:
     assert "managedFields" not in first["metadata"]
     assert "lastUpdateTime" not in first["status"] or "lastUpdateTime" not in snapshot["status"]
     assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+    # One repository's snapshots share their labels and database reference.
+    assert first["metadata"]["labels"] is second["metadata"]["labels"]
+    assert first["spec"]["appRef"] is second["spec"]["appRef"]
+    assert first["metadata"]["labels"] == snapshot["metadata"]["labels"]
+
+
+def test_records_share_only_equal_maps() -> None:
+    snapshot = next(d for d in _examples() if d["kind"] == "Snapshot")
+    other = json.loads(json.dumps(snapshot))
+    other["metadata"]["labels"]["kubestash.com/repo-name"] = "another-repo"
+    codec = RecordCodec(resources.SNAPSHOTS.group, "Snapshot", slim=True)
+    _, (first, second) = codec.page(_list_body("Snapshot", [snapshot, other]))
+    assert first["metadata"]["labels"] is not second["metadata"]["labels"]
+    assert second["metadata"]["labels"]["kubestash.com/repo-name"] == "another-repo"
+    # Strings that repeat are one copy, even where the maps differ.
     for key, value in first["metadata"]["labels"].items():
-        other = next(k for k in second["metadata"]["labels"] if k == key)
-        assert other is key
-        assert second["metadata"]["labels"][key] is value
+        if key != "kubestash.com/repo-name":
+            assert next(k for k in second["metadata"]["labels"] if k == key) is key
+            assert second["metadata"]["labels"][key] is value
