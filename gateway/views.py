@@ -81,15 +81,12 @@ class _Member:
         self.done = False  # the stream ended: complete the operation
         self.failed = False  # the stream could not start: take strawberry's own path
 
-    def put(
-        self, payload: str, channel: _Channel, *, targeted: bool, initial: bool = False
-    ) -> None:
+    def put(self, payload: str, channel: _Channel, *, targeted: bool) -> None:
         if targeted:
             self.lagging = False
         elif self.lagging:
             return  # its RESYNC is on the way; what it missed is covered by it
-        # An INITIAL set is as large as the store is, and its payloads are shared.
-        if len(self.queue) >= MEMBER_QUEUE and not initial:
+        if len(self.queue) >= MEMBER_QUEUE:
             self.queue.clear()
             self.lagging = True
             channel.resync(self)
@@ -126,11 +123,15 @@ class _Channel(Members):
         for member in members:
             if isinstance(member, _Member) and member in self.all:
                 for payload in self._initial:
-                    member.put(payload, self, targeted=True, initial=True)
+                    member.put(payload, self, targeted=True)
         return True
 
     def recorded(self, state: int) -> None:
-        self._initial_state = state
+        # Kept only while it fits in a subscriber's queue (it is handed out at once).
+        if len(self._initial) <= MEMBER_QUEUE:
+            self._initial_state = state
+        else:
+            self._initial = []
 
     def promote(self, members: list[object]) -> None:
         self.live.update(m for m in members if isinstance(m, _Member) and m in self.all)
@@ -170,13 +171,12 @@ class _Channel(Members):
                         payload["extensions"] = result.extensions
                     encoded = json.dumps(payload, separators=(",", ":"))
                     targeted = self.current is not None
-                    initial = self.recording is not None
-                    if initial:
+                    if self.recording is not None and len(self._initial) <= MEMBER_QUEUE:
                         self._initial.append(encoded)
                     targets = self.current if self.current is not None else list(self.live)
                     for member in targets:
                         if isinstance(member, _Member) and member in self.all:
-                            member.put(encoded, self, targeted=targeted, initial=initial)
+                            member.put(encoded, self, targeted=targeted)
         except asyncio.CancelledError:
             raise
         except Exception:
