@@ -66,6 +66,13 @@ async def test_shared_streams_show_each_viewer_only_what_it_may_read(
     a = o.database("Postgres", f"a-{unique}", "team-a", phase="Provisioning")
     b = o.database("Postgres", f"b-{unique}", "team-b", phase="Provisioning")
     variables = {"f": {"nameContains": unique}}
+    # One object per namespace first: a subscriber has joined once its INITIAL is in.
+    markers = [
+        o.database("Postgres", f"m-{unique}", "team-a", phase="Ready"),
+        o.database("Postgres", f"m-{unique}", "team-b", phase="Ready"),
+    ]
+    await seed(sandbox, markers)
+    await asyncio.sleep(0.5)
     connections: dict[str, list[GraphQLWebSocket]] = {
         user: [GraphQLWebSocket(gateway.url, sandbox.tokens[user]) for _ in range(3)]
         for user in ("admin", "alice", "bob")
@@ -77,7 +84,11 @@ async def test_shared_streams_show_each_viewer_only_what_it_may_read(
             for _ in range(2):  # two subscriptions per connection, six per viewer
                 subs[user].append((ws, await ws.subscribe(DB_EVENTS, variables)))
     try:
-        await asyncio.sleep(0.5)
+        visible = {"admin": 2, "alice": 1, "bob": 1}
+        for user, pairs in subs.items():
+            for ws, sid in pairs:
+                for _ in range(visible[user]):
+                    assert (await ws.event(sid, "databaseEvents"))["type"] == "INITIAL"
         await seed(sandbox, [a, b])
         await _set_phase(sandbox, "Postgres", f"a-{unique}", "team-a", "Ready")
         await _set_phase(sandbox, "Postgres", f"b-{unique}", "team-b", "Ready")
