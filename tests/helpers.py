@@ -72,10 +72,15 @@ async def run_gateway(settings: Any) -> tuple[Any, Any]:
 
     import uvicorn
 
+    from cli.commands.serve import UVICORN_OPTIONS
     from server import create_app
 
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        **UVICORN_OPTIONS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from cli.commands import Commands
+from cli.commands.serve import UVICORN_OPTIONS
 from cli.options import SettingOptions
 from core.settings import setting
 from gateway.settings import Settings
@@ -106,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
             await simulator.start()
             settings = replace(serve, kubeconfig=sandbox.kubeconfig, all_contexts=True)
             config = uvicorn.Config(
-                create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                **UVICORN_OPTIONS,
             )
             server = _Server(config)
             serve_task = asyncio.create_task(server.serve())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -19,6 +20,12 @@ from gateway.limits import Limits
 from gateway.settings import Settings
 from kube.config import ConfigError, choose_contexts
 from server import create_app
+
+# How every StashQL server runs under uvicorn (serve, demo, tests).
+# permessage-deflate off: its compressor state costs about 33 KiB per WebSocket and a
+# compression pass per message; subscription events are small JSON, so with thousands of
+# subscribers it cost more memory and delivery time than it saved bandwidth.
+UVICORN_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
 
 
 class ServeOptions(SettingOptions):
@@ -102,5 +109,6 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level,
         lifespan="on",
+        **UVICORN_OPTIONS,
     )
     return 0

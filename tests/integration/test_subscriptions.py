@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox
@@ -259,3 +260,17 @@ async def test_100_subscribers_survive_an_api_server_restart(
         for ws in sockets:
             await ws.__aexit__(None, None, None)
         await settled(gateway)  # later tests expect both clusters to answer
+
+
+async def test_websockets_are_not_compressed(sandbox: Sandbox, gateway: Gateway) -> None:
+    """A client offering permessage-deflate gets plain frames: per-connection compressor
+    state would cost each of thousands of subscribers about 33 KiB."""
+    url = gateway.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(
+        url,
+        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+        compression="deflate",
+    ) as ws:
+        assert ws.response is not None
+        assert ws.subprotocol == "graphql-transport-ws"
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
