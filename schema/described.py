@@ -3,7 +3,9 @@
 The write contract words the metadata fields of the types it adds more briefly than the
 Resource interface does ("Its cluster." rather than "Name of the cluster the object
 lives in."); an object type may describe an interface field its own way. ``Described``
-is never referenced by a field, so it is not part of the schema itself.
+is never referenced by a field, so it is not part of the schema itself. As in the
+interfaces, the metadata fields but ``createdAt`` are plain attributes set when the object
+is built.
 """
 
 from __future__ import annotations
@@ -13,31 +15,17 @@ from datetime import datetime
 import strawberry
 
 from apis import objects
-from schema.interfaces import Node, Resource
+from schema.interfaces import Node, Resource, computed
 from schema.scalars import JSON, json_object
 
 
 @strawberry.type
 class Described(Node, Resource):
-    @strawberry.field(description="Opaque global ID.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.global_ref().encode())
-
-    @strawberry.field(description="Its cluster.")
-    def cluster(self) -> str:
-        return self.cluster_name
-
-    @strawberry.field(description="Its namespace.")
-    def namespace(self) -> str | None:
-        return objects.namespace_of(self.raw)
-
-    @strawberry.field(description="Its name.")
-    def name(self) -> str:
-        return objects.name_of(self.raw)
-
-    @strawberry.field(description="Kubernetes UID.")
-    def uid(self) -> str:
-        return objects.uid_of(self.raw)
+    id: strawberry.ID = computed(description="Opaque global ID.")
+    cluster: str = computed(description="Its cluster.")
+    namespace: str | None = computed(description="Its namespace.")
+    name: str = computed(description="Its name.")
+    uid: str = computed(description="Kubernetes UID.")
 
     @strawberry.field(description="When it was created.")
     def created_at(self) -> datetime | None:

@@ -50,7 +50,7 @@ from schema.enums import (
 )
 from schema.info import Info, graph_of
 from schema.inputs import SnapshotFilter, snapshot_query
-from schema.interfaces import Node, Resource
+from schema.interfaces import Node, Resource, computed
 from schema.policies import BackupPolicy
 from schema.setup import SetupStatus
 from schema.status import ArchiverStatus, RestoreComponent, SnapshotComponent
@@ -242,34 +242,43 @@ class RecoveryWindow:
         )
 
 
+def _snapshot_methods(root: Snapshot) -> list[BackupMethod]:
+    return [BackupMethod(m) for m in objects.snapshot_methods(root.raw)]
+
+
 @strawberry.type(description="A KubeStash Snapshot: one backup run's data in one repository.")
 class Snapshot(Node, Resource):
     API_GROUP: ClassVar[str] = STORAGE_GROUP
     KIND: ClassVar[str] = "Snapshot"
 
-    @strawberry.field(description="FULL or INCREMENTAL (`spec.type`).")
-    def type(self) -> SnapshotType:
-        return SnapshotType(objects.snapshot_type(self.raw))
+    # The fields of a page of snapshots are plain attributes set in __post_init__
+    # (schema.interfaces.computed). `methods` keeps its resolver; it is declared in
+    # this order (not with the decorator, which would put it after every annotated
+    # field) so the fields keep their place in the schema.
+    type: SnapshotType = computed(description="FULL or INCREMENTAL (`spec.type`).")
+    methods: list[BackupMethod] = strawberry.field(
+        resolver=_snapshot_methods,
+        description="How it was taken, from its type, components and drivers.",
+    )
+    phase: SnapshotPhase = computed(
+        description="`status.phase`; PENDING until KubeStash reports one."
+    )
+    snapshot_time: datetime | None = computed(
+        description="When the backup was taken (`status.snapshotTime`)."
+    )
+    size: str | None = computed(description="Size of the snapshot (`status.size`), e.g. 1.559 KiB.")
 
-    @strawberry.field(description="How it was taken, from its type, components and drivers.")
-    def methods(self) -> list[BackupMethod]:
-        return [BackupMethod(m) for m in objects.snapshot_methods(self.raw)]
-
-    @strawberry.field(description="`status.phase`; PENDING until KubeStash reports one.")
-    def phase(self) -> SnapshotPhase:
-        return SnapshotPhase(objects.snapshot_phase(self.raw))
-
-    @strawberry.field(description="When the backup was taken (`status.snapshotTime`).")
-    def snapshot_time(self) -> datetime | None:
-        return parse_time(objects.dig(self.raw, "status", "snapshotTime"))
-
-    @strawberry.field(description="Size of the snapshot (`status.size`), e.g. 1.559 KiB.")
-    def size(self) -> str | None:
-        return objects.str_at(self.raw, "status", "size")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        raw = self.raw
+        self.type = SnapshotType(objects.snapshot_type(raw))
+        self.phase = SnapshotPhase(objects.snapshot_phase(raw))
+        self.snapshot_time = parse_time(objects.dig(raw, "status", "snapshotTime"))
+        self.size = objects.str_at(raw, "status", "size")
 
     @strawberry.field(description="`size` in bytes, when it can be parsed.")
     def size_bytes(self) -> float | None:
-        return size_bytes(objects.str_at(self.raw, "status", "size"))
+        return size_bytes(self.size)
 
     @strawberry.field(
         description="Whether the data passed its integrity check (`status.integrity`)."
@@ -546,6 +555,11 @@ class RestoreWorkflow(RestoreWorkflowFields, Node):
     @classmethod
     def of(cls, found: model.Workflow) -> RestoreWorkflow:
         return cls(model=found, raw={}, cluster_name=found.cluster)
+
+    def __post_init__(self) -> None:
+        # Not a Kubernetes object: its id and cluster are read from its record
+        # (RestoreWorkflowFields), there is no raw object to read metadata from.
+        pass
 
     @strawberry.field(description="The database, if the viewer may see it.")
     def database(self, info: Info) -> Database | None:

@@ -1350,7 +1350,7 @@ def test_the_registry_wraps_archivers_and_hook_templates() -> None:
     pg = _archiver("PostgresArchiver", "pitr", "kubedb", PITR)
     wrapped = registry.wrap(pg)
     assert isinstance(wrapped, ArchiverPolicy)
-    ref = decode_id(wrapped.id())
+    ref = decode_id(wrapped.id)
     assert (ref.api_group, ref.kind, ref.name) == (
         "archiver.kubedb.com",
         "PostgresArchiver",
@@ -1358,7 +1358,7 @@ def test_the_registry_wraps_archivers_and_hook_templates() -> None:
     )
     hook = registry.wrap(_hook("row-count", "kubedb", None))
     assert isinstance(hook, HookTemplate)
-    assert decode_id(hook.id()).kind == "HookTemplate"
+    assert decode_id(hook.id).kind == "HookTemplate"
 
 
 async def test_a_snapshot_says_what_it_holds() -> None:
