@@ -67,7 +67,10 @@ class Connection(Generic[NodeT, EdgeT]):
         return cls(
             edges=edges,
             nodes=nodes,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+            # The last edge's cursor, not encoded a second time (`page.end_cursor`).
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
             count=lambda: page.total,
             cluster_errors=ClusterError.from_problems(problems),
         )
