@@ -135,6 +135,10 @@ class WorkflowController:
             if loop.time() - renewed >= self._settings.renew_every or not lease.held:
                 await lease.try_hold()
                 renewed = loop.time()
+            # Cleared before the pass, not after: the events of the pass's own writes
+            # (a BackupConfiguration resumed, the record updated) arrive during it and
+            # must start the next pass at once, not wait for the renewal tick.
+            wake.clear()
             if lease.held and self._ready(cluster):
                 try:
                     await self.reconcile(cluster)
@@ -142,7 +146,6 @@ class WorkflowController:
                     log.warning("%s: workflows not moved: %s", cluster, exc)
                 except Exception:  # one bad record must not stop the controller
                     log.exception("%s: workflow controller pass failed", cluster)
-            wake.clear()
             timeout = max(0.1, self._settings.renew_every - (loop.time() - renewed))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout)
