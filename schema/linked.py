@@ -224,11 +224,14 @@ class RecoveryWindow:
     start: datetime | None = strawberry.field(description="Earliest recoverable time.")
     end: datetime | None = strawberry.field(description="Latest recoverable time.")
     lsn: str | None = strawberry.field(description="Last archived LSN (Postgres only).")
+    # Built only when asked for: an archived database may have many full backups.
     base_backups: list[Snapshot] = strawberry.field(
-        description="Full backups that log replay can start from."
+        resolver=lambda root: [Snapshot.from_item(s) for s in root.base_items],
+        description="Full backups that log replay can start from.",
     )
     healthy: bool = strawberry.field(description="Whether log shipping is currently working.")
     last_error: str | None = strawberry.field(description="The latest log-shipping error.")
+    base_items: strawberry.Private[list[Item]]
 
     @classmethod
     def of(cls, window: Window) -> RecoveryWindow:
@@ -236,9 +239,9 @@ class RecoveryWindow:
             start=window.start,
             end=window.end,
             lsn=window.lsn,
-            base_backups=[Snapshot.from_item(s) for s in window.base_backups],
             healthy=window.healthy,
             last_error=window.last_error,
+            base_items=list(window.base_backups),
         )
 
 

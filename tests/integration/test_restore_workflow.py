@@ -158,7 +158,7 @@ class Env:
         self.controllers: list[WorkflowController] = []
 
     def controller(
-        self, name: str, *, renew_every: float = 0.3, lease_duration: float = 2
+        self, name: str, *, renew_every: float = 0.3, lease_duration: int = 2
     ) -> WorkflowController:
         c = WorkflowController(
             cache=self.cache,
