@@ -100,7 +100,8 @@ def named_entries(raw: object, *path: str) -> Iterator[tuple[str, Mapping[str, A
 
 # Informers already drop this annotation; dropping it again here keeps a whole copy of
 # the last applied object (which may be large or sensitive) out of every response.
-_HIDDEN_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_HIDDEN_ANNOTATIONS = frozenset({LAST_APPLIED})
 
 
 def name_of(raw: Raw) -> str:

@@ -57,6 +57,7 @@ import httpx
 from apis.resources import RESTORE_SESSIONS, SERVICES
 from auth.audit import LOGGER as AUDIT_LOGGER
 from bench.procs import REPO
+from bench.report import write_section
 from gateway.settings import Settings
 from kube.client import KubeClient
 from sandbox import objects as o
@@ -461,17 +462,6 @@ def report(series: list[Series], machine: str, iterations: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(out: Path, section: str) -> None:
-    text = out.read_text() if out.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=50)
@@ -482,7 +472,7 @@ def main() -> None:
     except CallFailed as exc:
         raise SystemExit(str(exc)) from exc
     section = report(series, machine, args.iterations)
-    write(args.out, section)
+    write_section(args.out, section, begin=BEGIN, end=END)
     print(section, file=sys.stdout)
 
 

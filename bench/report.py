@@ -353,3 +353,16 @@ def markdown(run: Run) -> str:
     for r in run.results:
         lines += size_section(r)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_section(out: Path, section: str, *, begin: str, end: str) -> None:
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) into ``out`` in
+    place of the one between those markers, or at the end when there is none yet."""
+    text = out.read_text() if out.exists() else ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    out.write_text(text)

@@ -51,7 +51,7 @@ from typing import Any
 import httpx
 
 from bench.procs import REPO, BenchError, GatewayProcess, Memory, gateway_command, gateway_env
-from bench.report import percentile
+from bench.report import percentile, write_section
 from sandbox import objects as o
 from sandbox.controlplane import Sandbox, start_sandbox
 
@@ -693,17 +693,6 @@ def report(result: Result, argv: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(out: Path, section: str) -> None:
-    text = out.read_text() if out.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -742,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     section = report(result, argv)
     if args.profile is None:
-        write(args.out, section)
+        write_section(args.out, section, begin=BEGIN, end=END)
         log(f"wrote {args.out}")
     print(section)
     return 0

@@ -23,6 +23,7 @@ from typing import Literal
 from sortedcontainers import SortedList
 
 from apis.links import IndexFunc, SortFunc
+from apis.objects import LAST_APPLIED
 from apis.resources import ResourceType
 from kube.client import ApiError, JSONDict, KubeClient, KubeError
 from watchers.records import RecordCodec
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 ChangeType = Literal["ADDED", "UPDATED", "DELETED"]
 Key = tuple[str, str]  # (namespace or "", name)
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # While a page is stored, the loop gets a turn every this many objects.
 _YIELD_EVERY = 100
 

@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 
 import msgspec
 
+from apis.objects import LAST_APPLIED
 from apis.records import KEEP, WHOLE, EachValue, Path, Shape, interned_for, shape_for, shared_for
 
 JSONDict = dict[str, Any]
@@ -28,7 +29,6 @@ JSONDict = dict[str, Any]
 _intern = sys.intern
 _STAR = "*"
 _LEAF: dict[str, Any] = {}
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Distinct shared maps kept per kind (a repository's labels and database reference).
 MAX_SHARED = 20_000
 
@@ -91,8 +91,6 @@ def _intern_in(node: Any, tree: Mapping[str, Any]) -> Any:
         if sub_tree is _LEAF:
             if isinstance(value, str):
                 node[key] = _intern(value)
-            elif isinstance(value, dict):
-                node[key] = _intern_in(value, {_STAR: _LEAF})
         else:
             node[key] = _intern_in(value, sub_tree)
     return node

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from apis.objects import LAST_APPLIED
 from resolvers.writes.plan import Change, JSONDict, Plan
 
 REDACTED = "<redacted>"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def is_secret(obj: JSONDict | None, *, api_version: str = "", kind: str = "") -> bool:

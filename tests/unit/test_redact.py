@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apis.objects import LAST_APPLIED
 from apis.resources import RETENTION_POLICIES, SECRETS
 from resolvers.writes.plan import Change, Plan
-from resolvers.writes.redact import LAST_APPLIED, redact_object, redacted, redacted_plan
+from resolvers.writes.redact import redact_object, redacted, redacted_plan
 
 VALUE = "s3cr3t-value"
 

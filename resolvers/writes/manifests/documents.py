@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apis import resources
+from apis.objects import LAST_APPLIED
 from apis.resources import CRDS, NAMESPACES, SECRETS, ResourceType
 from resolvers.writes.plan import JSONDict, Store
 
@@ -32,7 +33,6 @@ SERVER_METADATA = (
     "managedFields",
     "selfLink",
 )
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass(frozen=True, order=True)
